@@ -1,0 +1,22 @@
+"""autospec: spectrum-adaptive polynomial preconditioners, filters and matrix functions.
+
+``scipy.sparse.linalg.cg(A, b, M=autospec.get("chebyshev").build(A))``
+
+Data flows one way: probe (:mod:`autospec.probe`) -> plugin -> :class:`Coefficients`
+(:mod:`autospec.recurrence`, eq. (4)-(5) of the AutoSpec paper) -> kernels
+(:mod:`autospec.kernels`) -> operator (:class:`PolynomialOperator`).
+"""
+from .polynomial import PolynomialOperator, PolynomialPreconditioner
+from .probe import NotPositiveDefiniteError, SpectralProbe, eigsh_warm_start, lanczos, subspace_iteration
+from .recurrence import Coefficients
+from .registry import (DuplicatePluginError, PluginLoadError, available, get, plugin_info, register,
+                       unregister)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Coefficients", "PolynomialOperator", "PolynomialPreconditioner", "SpectralProbe",
+    "NotPositiveDefiniteError", "PluginLoadError", "DuplicatePluginError",
+    "lanczos", "subspace_iteration", "eigsh_warm_start",
+    "get", "available", "register", "unregister", "plugin_info",
+]

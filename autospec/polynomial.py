@@ -1,0 +1,211 @@
+"""The generic polynomial preconditioner: probe -> plugin -> ``Coefficients`` -> operator.
+
+:class:`PolynomialPreconditioner` is the base class of every plugin.  Its
+:meth:`~PolynomialPreconditioner.build` validates the input, applies the
+diagonal scaling, runs the probe, asks the plugin for
+:class:`~autospec.recurrence.Coefficients` (the plugin's only product) and
+wraps them in a :class:`PolynomialOperator`, a ``scipy.sparse.linalg.LinearOperator``
+that applies ``D^{-1/2} P(S) D^{-1/2}`` with the fused Numba kernels (CSR
+input) or the numpy recurrence (dense or matrix-free input).
+"""
+from __future__ import annotations
+
+import inspect
+import threading
+from typing import Any
+
+import numpy as np
+import scipy.sparse.linalg as spla
+
+from . import kernels, recurrence
+from .probe import SpectralProbe, probe as run_probe
+from .recurrence import Coefficients
+from .scaling import jacobi_scale, resolve_scaling
+from .validation import Operator, as_operator, check_vector
+
+__all__ = ["PolynomialPreconditioner", "PolynomialOperator"]
+
+
+class PolynomialOperator(spla.LinearOperator):
+    """``M = D^{-1/2} P(S) D^{-1/2}`` as a ``LinearOperator`` (``D = I`` without scaling).
+
+    Attributes: ``coefficients``, ``degree``, ``probe`` (of ``S``),
+    ``scaling``, ``plugin``; :meth:`polynomial` evaluates ``P`` on scalars.
+    The operator is symmetric, so its adjoint is itself.
+    """
+
+    def __init__(self, op: Operator, coefficients: Coefficients, probe: SpectralProbe | None,
+                 scale: np.ndarray | None, plugin: str = "", normalize: bool = False):
+        super().__init__(dtype=op.dtype, shape=op.shape)
+        self._op = op
+        self.coefficients = coefficients
+        self.probe = probe
+        self._scale = scale
+        self.scaling = "jacobi" if scale is not None else None
+        self.plugin = plugin
+        self.normalize = normalize
+        self._ws = kernels.Workspace()
+        self._lock = threading.Lock()
+
+    @property
+    def degree(self) -> int:
+        return self.coefficients.degree
+
+    @property
+    def scaled_operator(self) -> Operator:
+        """The operator ``S`` the polynomial is built for."""
+        return self._op
+
+    def polynomial(self, lam) -> np.ndarray:
+        """``P(lambda)`` for scalars ``lambda`` in the spectrum of ``S``."""
+        return recurrence.evaluate(self.coefficients, lam, normalize=self.normalize)
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        x = check_vector(x, self.shape[0])
+        z = np.asarray(x, dtype=self.dtype)
+        if self._scale is not None:
+            z = z * (self._scale if z.ndim == 1 else self._scale[:, None])
+        op = self._op
+        if op.csr is not None and not self.normalize:
+            if self._lock.acquire(blocking=False):
+                try:
+                    y = kernels.apply_polynomial_csr(op.csr, self.coefficients, z,
+                                                     bounds=op.bounds, workspace=self._ws)
+                finally:
+                    self._lock.release()
+            else:
+                y = kernels.apply_polynomial_csr(op.csr, self.coefficients, z, bounds=op.bounds)
+        else:
+            y = recurrence.apply(self.coefficients, op.matvec, z, normalize=self.normalize)
+        if self._scale is not None:
+            y *= (self._scale if y.ndim == 1 else self._scale[:, None])
+        return y
+
+    def _matvec(self, x):
+        x = np.asarray(x)
+        y = self._apply(x.reshape(-1))
+        return y.reshape(x.shape) if x.ndim == 2 else y
+
+    def _matmat(self, X):
+        return self._apply(np.ascontiguousarray(X))
+
+    def _rmatvec(self, x):
+        return self._matvec(x)
+
+    def _rmatmat(self, X):
+        return self._matmat(X)
+
+    def _adjoint(self):
+        return self
+
+    def __repr__(self) -> str:
+        return (f"<{self.shape[0]}x{self.shape[1]} PolynomialOperator plugin={self.plugin!r} "
+                f"degree={self.degree} scaling={self.scaling} dtype={self.dtype}>")
+
+
+_BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric")
+
+
+class PolynomialPreconditioner:
+    """Base class of all preconditioner plugins.
+
+    Subclasses set ``name`` and ``default_degree`` and implement
+    :meth:`coefficients`, which maps a :class:`~autospec.probe.SpectralProbe`
+    of the (scaled) operator to :class:`~autospec.recurrence.Coefficients`.
+    Keyword ``defaults`` given to the constructor (``autospec.get(name, **defaults)``)
+    are overridden by those passed to :meth:`build`.
+    """
+
+    name: str = "polynomial"
+    default_degree: int = 11
+    min_degree: int = 1
+    needs_probe: bool = True
+
+    def __init__(self, **defaults: Any) -> None:
+        self.defaults = dict(defaults)
+
+    # --- to implement -------------------------------------------------------
+    def coefficients(self, probe: SpectralProbe | None, degree: int, **options: Any) -> Coefficients:
+        raise NotImplementedError
+
+    def requires_spd(self, **options: Any) -> bool:
+        """Whether the operator must be positive definite (preconditioners: yes)."""
+        return True
+
+    def default_scaling(self, **options: Any) -> str | None:
+        """Scaling when the caller gives none: ``"auto"`` (Jacobi) for preconditioners.
+
+        Plugins that approximate a function of ``A`` itself (a filter, ``A^{-1/2}``)
+        return ``None``: ``D^{-1/2} f(S) D^{-1/2}`` is ``f(A)`` only for ``f(x) = 1/x``.
+        """
+        return "auto"
+
+    def normalize(self, **options: Any) -> bool:
+        """Whether the polynomial is applied with per-layer state normalisation (Sec. 4.3)."""
+        return False
+
+    # --- the pipeline -------------------------------------------------------
+    def build(self, A, probe: SpectralProbe | None = None, degree: int | None = None,
+              **options: Any) -> PolynomialOperator:
+        """Build ``M ~ P(A)`` for a symmetric ``A``; ``A`` is never modified.
+
+        Parameters
+        ----------
+        A : sparse matrix (any format), ndarray or LinearOperator, symmetric.
+        probe : a probe of the scaled operator ``S``; run here when omitted.
+        degree : polynomial degree (matvecs per application); plugin default if omitted.
+        scaling : ``"auto"`` (Jacobi when the diagonal is available), ``"jacobi"`` or ``None``;
+            the default is the plugin's :meth:`default_scaling` (``"auto"`` for preconditioners,
+            ``None`` for filters and ``A^{-1/2}``).
+        probe_method, probe_steps, seed : probe settings (``"lanczos"``, 50 steps, seed 0).
+        **options : plugin options (see the plugin's :meth:`coefficients`).
+        """
+        opts = {**self.defaults, **options}
+        build = {k: opts.pop(k) for k in list(opts) if k in _BUILD_KEYS}
+        bound_degree = opts.pop("degree", None)  # always popped: build(degree=) overrides get(degree=)
+        degree = bound_degree if degree is None else degree
+        degree = self.default_degree if degree is None else degree
+        if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)):
+            raise TypeError(f"degree must be an integer, got {degree!r}")
+        if degree < self.min_degree:
+            raise ValueError(f"{self.name}: degree must be >= {self.min_degree}, got {degree}")
+        self._check_options(opts)
+        op = as_operator(A, check_symmetric=build.get("check_symmetric", True))
+        scaling = resolve_scaling(build.get("scaling", self.default_scaling(**opts)), op)
+        scale = None
+        if scaling == "jacobi":
+            op, scale = jacobi_scale(op)
+        if probe is None and self.needs_probe:
+            method = build.get("probe_method", "lanczos")
+            popts = {"seed": build.get("seed", 0)}
+            if method == "lanczos":
+                popts["steps"] = build.get("probe_steps", 50)
+            elif "probe_steps" in build:
+                popts["iters"] = build["probe_steps"]
+            probe = run_probe(op, method, **popts)
+        if probe is not None and not isinstance(probe, SpectralProbe):
+            raise TypeError(f"probe must be a SpectralProbe, got {type(probe).__name__}")
+        if probe is not None and probe.n != op.n:
+            raise ValueError(f"probe is of an operator of size {probe.n}, but A has size {op.n}")
+        if probe is not None and self.requires_spd(**opts):
+            probe.require_positive_definite()
+        co = self.coefficients(probe, int(degree), **opts)
+        if not isinstance(co, Coefficients):
+            raise TypeError(f"plugin {self.name!r} returned {type(co).__name__}, not Coefficients")
+        return PolynomialOperator(op, co, probe, scale, plugin=self.name,
+                                  normalize=self.normalize(**opts))
+
+    def _check_options(self, opts: dict) -> None:
+        sig = inspect.signature(self.coefficients)
+        if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+            return
+        allowed = [p for p in sig.parameters if p not in ("probe", "degree")]
+        unknown = [k for k in opts if k not in allowed]
+        if unknown:
+            raise TypeError(f"{self.name}: unknown option(s) {', '.join(map(repr, unknown))}; "
+                            f"plugin options: {', '.join(allowed) or 'none'}; "
+                            f"build options: degree, {', '.join(_BUILD_KEYS)}")
+
+    def __repr__(self) -> str:
+        d = ", ".join(f"{k}={v!r}" for k, v in self.defaults.items())
+        return f"{type(self).__name__}({d})"

@@ -1,0 +1,289 @@
+"""Spectral probes: cheap Ritz estimates that the engines and plugins read (Sec. 4.2, App. D.2).
+
+A probe is the only thing a plugin learns about the operator.  Three methods:
+
+* :func:`lanczos` -- ``steps`` Lanczos steps without storing the basis; Ritz
+  values are the eigenvalues of the tridiagonal ``T_m`` and the residual
+  norms are ``|beta_m s_{m,i}|`` (``s_i`` the eigenvectors of ``T_m``).  A
+  breakdown (invariant subspace) ends the run early with exact Ritz values.
+* :func:`subspace_iteration` -- block power iteration on ``X`` for the
+  largest and on ``sigma I - X`` for the smallest eigenvalues, followed by
+  Rayleigh-Ritz with explicit residual norms ``||X y - theta y||``.
+* :func:`eigsh_warm_start` -- a few restarts of ARPACK (``scipy.sparse.linalg.eigsh``),
+  the warm start of the eigenvalue protocol of Sec. 5.2.
+
+For a symmetric ``X`` each Ritz pair ``(theta, r)`` certifies an eigenvalue
+in ``[theta - r, theta + r]``; the largest Ritz value approaches
+``lambda_max`` first, so ``theta_max + r_max`` is the customary upper bound
+(exact once that Ritz value has converged).  Every Ritz value lies in
+``[lambda_min, lambda_max]``, so a negative Ritz value proves that ``X`` is
+not positive definite.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse.linalg as spla
+
+from .validation import Operator, as_operator
+
+__all__ = ["SpectralProbe", "lanczos", "subspace_iteration", "eigsh_warm_start", "probe",
+           "NotPositiveDefiniteError"]
+
+
+class NotPositiveDefiniteError(ValueError):
+    """The operator was found to have a non-positive eigenvalue where SPD is required."""
+
+
+@dataclass(frozen=True)
+class SpectralProbe:
+    """Ritz values (ascending) with their residual norms, and how they were obtained."""
+
+    ritz_values: np.ndarray
+    residuals: np.ndarray
+    method: str
+    steps: int
+    n: int
+    matvecs: int = 0
+    vectors: np.ndarray | None = field(default=None, repr=False, compare=False)
+    weights: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        theta = np.asarray(self.ritz_values, dtype=np.float64).reshape(-1)
+        res = np.abs(np.asarray(self.residuals, dtype=np.float64).reshape(-1))
+        if theta.shape != res.shape or theta.size == 0:
+            raise ValueError("SpectralProbe: need as many residuals as Ritz values (at least one)")
+        if not (np.all(np.isfinite(theta)) and np.all(np.isfinite(res))):
+            raise ValueError("SpectralProbe: Ritz values or residuals contain NaN or Inf "
+                             "(the operator produced non-finite values)")
+        order = np.argsort(theta, kind="stable")
+        object.__setattr__(self, "ritz_values", theta[order])
+        object.__setattr__(self, "residuals", res[order])
+        if self.vectors is not None:
+            object.__setattr__(self, "vectors", np.asarray(self.vectors)[:, order])
+        if self.weights is not None:
+            w = np.asarray(self.weights, dtype=np.float64).reshape(-1)
+            if w.shape != theta.shape:
+                raise ValueError("SpectralProbe: need one quadrature weight per Ritz value")
+            object.__setattr__(self, "weights", w[order])
+
+    # Bounds ------------------------------------------------------------------
+    @property
+    def theta_max(self) -> float:
+        return float(self.ritz_values[-1])
+
+    @property
+    def theta_min(self) -> float:
+        return float(self.ritz_values[0])
+
+    @property
+    def lambda_max_bound(self) -> float:
+        """``theta_max + r_max``: upper bound of ``lambda_max`` (certified once the top pair converged)."""
+        return float(self.ritz_values[-1] + self.residuals[-1])
+
+    @property
+    def lambda_min_estimate(self) -> float:
+        """``theta_min - r_min``: a lower estimate of ``lambda_min`` (``theta_min`` itself is an upper bound)."""
+        return float(self.ritz_values[0] - self.residuals[0])
+
+    @property
+    def condition_estimate(self) -> float:
+        """``lambda_max_bound / theta_min`` (``inf`` when ``theta_min <= 0``)."""
+        return self.lambda_max_bound / self.theta_min if self.theta_min > 0 else np.inf
+
+    def count_below(self, x: float) -> float:
+        """Estimated number of eigenvalues below ``x`` from the Lanczos quadrature.
+
+        The squared first components of ``T_m``'s eigenvectors are the Gauss
+        quadrature weights of the start vector's spectral measure, so
+        ``n * sum(w_i, theta_i < x)`` estimates the eigenvalue count (``nan``
+        for probes without weights).
+        """
+        if self.weights is None:
+            return float("nan")
+        return float(self.n * np.sum(self.weights[self.ritz_values < x]))
+
+    def smallest(self, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``k`` smallest Ritz values and their residual norms (ascending)."""
+        return self.ritz_values[:k].copy(), self.residuals[:k].copy()
+
+    def largest(self, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``k`` largest Ritz values and their residual norms (ascending)."""
+        k = min(k, self.ritz_values.size)
+        return self.ritz_values[-k:].copy(), self.residuals[-k:].copy()
+
+    def scaled(self, s: float) -> "SpectralProbe":
+        """The probe of ``s X`` (``s > 0``)."""
+        return SpectralProbe(self.ritz_values * s, self.residuals * s, self.method, self.steps,
+                             self.n, self.matvecs, self.vectors, self.weights)
+
+    def require_positive_definite(self, name: str = "A", rtol: float = 1e-12) -> None:
+        """Raise :class:`NotPositiveDefiniteError` if a Ritz value proves indefiniteness.
+
+        A Ritz value below ``-rtol * max|theta|`` (beyond the rounding error of
+        the probe) proves a negative eigenvalue; an exactly zero operator is
+        rejected too.
+        """
+        tmax = max(abs(self.theta_max), abs(self.theta_min))
+        if self.theta_min < -rtol * tmax or tmax == 0.0:
+            raise NotPositiveDefiniteError(
+                f"{name} is not positive definite: the {self.method} probe found a Ritz value "
+                f"{self.theta_min:.4g} <= 0 (every Ritz value lies in [lambda_min, lambda_max]); "
+                "polynomial preconditioning for CG needs an SPD operator")
+
+
+def _start_vector(n: int, seed, dtype) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal(n)
+    return (v / np.linalg.norm(v)).astype(dtype)
+
+
+def lanczos(A, steps: int = 50, seed: int | None = 0, *, check_symmetric: bool = False) -> SpectralProbe:
+    """``steps`` Lanczos steps from a seeded random start; the basis is not stored.
+
+    Returns all Ritz values of ``T_m`` with residual norms ``|beta_m s_{m,i}|``.
+    The run stops early on an invariant subspace (``beta_j`` below ``n * eps * ||T||``),
+    in which case the Ritz values are exact eigenvalues and the residuals are 0.
+    """
+    op = as_operator(A, check_symmetric=check_symmetric)
+    n = op.n
+    if steps < 1:
+        raise ValueError(f"lanczos: steps must be >= 1, got {steps}")
+    m = min(int(steps), n)
+    work = np.float64
+    v = _start_vector(n, seed, work)
+    v_prev = np.zeros(n, dtype=work)
+    alphas, betas = [], []
+    beta = 0.0
+    tnorm = 0.0
+    for _ in range(m):
+        w = np.asarray(op.matvec(v.astype(op.dtype, copy=False)), dtype=work).ravel()
+        if not np.all(np.isfinite(w)):
+            raise ValueError("lanczos: the operator produced NaN or Inf")
+        w -= beta * v_prev
+        alpha = float(w @ v)
+        w -= alpha * v
+        # one step of local re-orthogonalisation keeps T accurate at no extra matvec
+        corr = float(w @ v)
+        w -= corr * v
+        alpha += corr
+        beta = float(np.linalg.norm(w))
+        alphas.append(alpha)
+        tnorm = max(tnorm, abs(alpha) + beta + (betas[-1] if betas else 0.0))
+        betas.append(beta)
+        if beta <= max(n, 10) * np.finfo(work).eps * tnorm:
+            betas[-1] = 0.0
+            break
+        v_prev, v = v, w / beta
+    k = len(alphas)
+    a = np.array(alphas)
+    b = np.array(betas[: k - 1])
+    if k == 1:
+        theta, S = a.copy(), np.ones((1, 1))
+    else:
+        theta, S = sla.eigh_tridiagonal(a, b)
+    res = np.abs(betas[k - 1] * S[-1, :])
+    return SpectralProbe(theta, res, "lanczos", k, n, matvecs=k, weights=S[0, :] ** 2)
+
+
+def _rayleigh_ritz(op: Operator, Q: np.ndarray):
+    AQ = np.asarray(op.matvec(Q.astype(op.dtype, copy=False)), dtype=np.float64)
+    H = Q.T @ AQ
+    H = 0.5 * (H + H.T)
+    theta, S = np.linalg.eigh(H)
+    Y = Q @ S
+    R = AQ @ S - Y * theta
+    return theta, np.linalg.norm(R, axis=0), Y
+
+
+def subspace_iteration(A, iters: int = 20, k: int = 20, which: str = "both", seed: int | None = 0,
+                       shift: float | None = None, *, check_symmetric: bool = False) -> SpectralProbe:
+    """Block subspace iteration (App. D.2) with ``k`` vectors and ``iters`` iterations.
+
+    ``which="largest"`` iterates with ``X``; ``"smallest"`` with ``sigma I - X``
+    where ``sigma`` (``shift``) defaults to a Lanczos upper bound of ``lambda_max``;
+    ``"both"`` does both and returns ``2k`` Ritz pairs.  Ritz values are those
+    of ``X`` (Rayleigh-Ritz with ``X``), residuals are ``||X y - theta y||``.
+    """
+    if which not in ("largest", "smallest", "both"):
+        raise ValueError(f"subspace_iteration: which must be 'largest', 'smallest' or 'both', got {which!r}")
+    if iters < 1 or k < 1:
+        raise ValueError("subspace_iteration: iters and k must be >= 1")
+    op = as_operator(A, check_symmetric=check_symmetric)
+    n = op.n
+    k = min(k, n)
+    rng = np.random.default_rng(seed)
+    thetas, ress, vecs = [], [], []
+    matvecs = 0
+    sides = ["largest", "smallest"] if which == "both" else [which]
+    sigma = None
+    for side in sides:
+        if side == "smallest":
+            if sigma is None:
+                sigma = shift if shift is not None else lanczos(op, min(30, n), seed).lambda_max_bound
+                matvecs += min(30, n) if shift is None else 0
+
+            def apply(V):
+                return sigma * V - np.asarray(op.matvec(V.astype(op.dtype, copy=False)), dtype=np.float64)
+        else:
+            def apply(V):
+                return np.asarray(op.matvec(V.astype(op.dtype, copy=False)), dtype=np.float64)
+        Q, _ = np.linalg.qr(rng.standard_normal((n, k)))
+        for _ in range(iters):
+            Q, _ = np.linalg.qr(apply(Q))
+        matvecs += iters * k
+        theta, res, Y = _rayleigh_ritz(op, Q)
+        matvecs += k
+        thetas.append(theta)
+        ress.append(res)
+        vecs.append(Y)
+    theta = np.concatenate(thetas)
+    res = np.concatenate(ress)
+    Y = np.concatenate(vecs, axis=1)
+    return SpectralProbe(theta, res, f"subspace_iteration[{which}]", iters, n, matvecs=matvecs, vectors=Y)
+
+
+def eigsh_warm_start(A, k: int = 10, iters: int = 20, ncv: int | None = None, which: str = "SA",
+                     seed: int | None = 0, *, check_symmetric: bool = False) -> SpectralProbe:
+    """Warm start for eigenproblems: ``iters`` restarts of ARPACK (Sec. 5.2).
+
+    Requests ``k + 5`` pairs with subspace size ``ncv = 4k`` (default) and
+    keeps whatever has converged when the iteration budget runs out; if
+    nothing has, falls back to a Lanczos probe of ``ncv`` steps.  Residual
+    norms are computed explicitly and the Ritz vectors are kept.
+    """
+    op = as_operator(A, check_symmetric=check_symmetric)
+    n = op.n
+    nev = min(k + 5, n - 1)
+    if nev < 1:
+        raise ValueError(f"eigsh_warm_start: operator of size {n} is too small")
+    ncv = min(n, max(ncv or 4 * k, nev + 2))
+    lo = spla.LinearOperator(op.shape, matvec=lambda x: op.matvec(np.asarray(x, dtype=op.dtype).ravel()),
+                             dtype=op.dtype)
+    v0 = _start_vector(n, seed, np.float64)
+    try:
+        theta, Y = spla.eigsh(lo, k=nev, ncv=ncv, which=which, maxiter=iters, v0=v0)
+    except spla.ArpackNoConvergence as exc:
+        theta, Y = exc.eigenvalues, exc.eigenvectors
+    if theta is None or len(theta) == 0:
+        p = lanczos(op, ncv, seed)
+        return SpectralProbe(p.ritz_values, p.residuals, "eigsh_warm_start[lanczos fallback]",
+                             p.steps, n, matvecs=p.matvecs)
+    Y = np.asarray(Y, dtype=np.float64)
+    R = np.asarray(op.matvec(Y.astype(op.dtype)), dtype=np.float64) - Y * theta
+    return SpectralProbe(theta, np.linalg.norm(R, axis=0), "eigsh_warm_start", iters, n,
+                         matvecs=iters * ncv, vectors=Y)
+
+
+_METHODS = {"lanczos": lanczos, "subspace_iteration": subspace_iteration, "eigsh": eigsh_warm_start}
+
+
+def probe(A, method: str = "lanczos", **options) -> SpectralProbe:
+    """Run the probe ``method`` (``"lanczos"``, ``"subspace_iteration"`` or ``"eigsh"``)."""
+    try:
+        fn = _METHODS[method]
+    except KeyError:
+        raise ValueError(f"unknown probe method {method!r}; available: {', '.join(_METHODS)}") from None
+    return fn(A, **options)

@@ -1,0 +1,342 @@
+"""The three-block state recurrence of AutoSpec, eq. (4)-(5).
+
+A matrix polynomial ``P(X)`` is represented by scalar sequences
+``{rho_k, gamma_k, eta_k, alpha_k, beta_k}``, ``k = 1..d``.  Starting from
+``M0 = [I; I; X]`` (so ``A_1 = B_1 = I`` and ``C_1 = X``), the layers
+``1 <= k < d`` apply eq. (5)::
+
+    A_{k+1} = A_k + rho_k C_k
+    B_{k+1} = C_k
+    C_{k+1} = gamma_k A_k + eta_k B_k + (alpha_k I + beta_k X) C_k
+
+and the single-row readout ``M_d`` gives
+``P(X) = gamma_d A_d + eta_d B_d + (alpha_d I + beta_d X) C_d``.
+
+Applied to a vector ``z`` (``V_0 = z`` instead of ``I``) the recurrence costs
+one product with ``X`` per layer whose ``beta_k`` is non-zero, plus the one in
+``M0``; :attr:`Coefficients.degree` counts them, and it is the degree of ``P``.
+
+This module holds the coefficient type, its scalar evaluation, the dense and
+matrix-free (numpy) evaluation, and constructors for the classical special
+cases (Propositions 3.1 and 3.2; Chebyshev, monomial and general three-term
+expansions through Clenshaw's recurrence).  The Numba kernels live in
+:mod:`autospec.kernels`; this module imports no plugin.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Coefficients",
+    "evaluate",
+    "apply",
+    "dense",
+]
+
+_FIELDS = ("rho", "gamma", "eta", "alpha", "beta")
+
+
+def _as_seq(x, name: str) -> np.ndarray:
+    a = np.array(x, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"Coefficients: {name} contains NaN or Inf")
+    return a
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Coefficient sequences of eq. (4): layers ``k = 1..d`` (index ``k - 1``).
+
+    ``rho[d-1]`` belongs to the readout ``M_d``, which has no accumulator
+    update, and must be zero.  ``meta`` carries free-form provenance
+    (plugin name, interval, ...); it never changes the polynomial.
+    """
+
+    rho: np.ndarray
+    gamma: np.ndarray
+    eta: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        arrays = {f: _as_seq(getattr(self, f), f) for f in _FIELDS}
+        lengths = {len(a) for a in arrays.values()}
+        if len(lengths) != 1:
+            raise ValueError(
+                "Coefficients: rho, gamma, eta, alpha, beta must have the same "
+                f"length, got {[len(arrays[f]) for f in _FIELDS]}")
+        (d,) = lengths
+        if d < 1:
+            raise ValueError("Coefficients: need at least one layer (the readout M_d)")
+        if arrays["rho"][-1] != 0.0:
+            raise ValueError("Coefficients: rho[d-1] belongs to the readout M_d and must be 0")
+        for f, a in arrays.items():
+            a.setflags(write=False)
+            object.__setattr__(self, f, a)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def layers(self) -> int:
+        """Number of layers ``d`` (``M_1 .. M_d``)."""
+        return len(self.gamma)
+
+    @property
+    def uses_c1(self) -> bool:
+        """Whether ``C_1 = X z`` from ``M0`` is needed at all."""
+        return self.layers > 1 or self.alpha[0] != 0.0 or self.beta[0] != 0.0
+
+    @property
+    def accumulates(self) -> bool:
+        """Whether the accumulator ``A`` ever changes (any ``rho_k != 0``)."""
+        return bool(np.any(self.rho != 0.0))
+
+    @property
+    def matvecs(self) -> int:
+        """Products with ``X`` per application to one vector."""
+        if not self.uses_c1:
+            return 0
+        return 1 + int(np.count_nonzero(self.beta))
+
+    @property
+    def degree(self) -> int:
+        """Degree of ``P`` (an upper bound attained for generic coefficients)."""
+        return self.matvecs
+
+    def as_array(self) -> np.ndarray:
+        """``(d, 5)`` array with columns rho, gamma, eta, alpha, beta."""
+        return np.stack([getattr(self, f) for f in _FIELDS], axis=1)
+
+    @classmethod
+    def from_array(cls, arr, meta: dict | None = None) -> "Coefficients":
+        arr = np.asarray(arr, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != 5:
+            raise ValueError(f"Coefficients.from_array: expected shape (d, 5), got {arr.shape}")
+        return cls(*arr.T, meta=dict(meta or {}))
+
+    def scaled(self, s: float) -> "Coefficients":
+        """Coefficients of ``s * P`` (only the readout changes)."""
+        arr = self.as_array().copy()
+        arr[-1, 1:] *= s
+        return Coefficients.from_array(arr, self.meta)
+
+    def __eq__(self, other) -> bool:
+        # The dataclass-generated __eq__ compares tuples of arrays, which raises
+        # "truth value of an array is ambiguous"; compare the coefficient table.
+        if not isinstance(other, Coefficients):
+            return NotImplemented
+        return bool(np.array_equal(self.as_array(), other.as_array()))
+
+    def __hash__(self) -> int:
+        return hash((self.as_array() + 0.0).tobytes())  # + 0.0 maps -0.0 to 0.0, as == does
+
+    def __repr__(self) -> str:
+        name = self.meta.get("name", "")
+        return f"Coefficients(degree={self.degree}, layers={self.layers}{', ' + name if name else ''})"
+
+    # ------------------------------------------------------------- evaluation
+    def __call__(self, lam) -> np.ndarray:
+        return evaluate(self, lam)
+
+    def monomial(self) -> np.ndarray:
+        """Monomial coefficients ``c_0..c_degree`` of ``P`` (exact arithmetic aside).
+
+        Ill-conditioned for high degrees on wide intervals; meant for tests
+        and small cases.  Computed by running the recurrence on polynomials.
+        """
+        P = np.polynomial.Polynomial
+        x = P([0.0, 1.0])
+        return _run(self, P([1.0]), lambda c: x * c, P([0.0])).coef
+
+    # ------------------------------------------------------------ constructors
+    @classmethod
+    def three_term(cls, gamma, eta, alpha, beta, readout=None) -> "Coefficients":
+        """Scenario I (Prop. 3.1): ``rho = 0`` so ``A == I`` and
+        ``C_{k+1} = gamma_k I + eta_k C_{k-1} + (alpha_k I + beta_k X) C_k``,
+        ``C_0 = I``, ``C_1 = X``.  ``gamma, eta, alpha, beta`` are the steps
+        ``k = 1..d-1``; the output is ``C_d`` unless ``readout =
+        (gamma_d, eta_d, alpha_d, beta_d)`` is given.
+        """
+        g, e, a, b = (list(np.atleast_1d(np.asarray(v, float))) for v in (gamma, eta, alpha, beta))
+        if not len(g) == len(e) == len(a) == len(b):
+            raise ValueError("three_term: sequences must have equal length")
+        ro = (0.0, 0.0, 1.0, 0.0) if readout is None else tuple(readout)
+        d = len(g) + 1
+        return cls(np.zeros(d), g + [ro[0]], e + [ro[1]], a + [ro[2]], b + [ro[3]],
+                   meta={"name": "three_term"})
+
+    @classmethod
+    def basis_expansion(cls, eta, alpha, beta, rho, gamma_d: float = 1.0) -> "Coefficients":
+        """Scenario II (Prop. 3.2): ``gamma_k = 0`` for ``k < d`` and the readout
+        ``eta_d = alpha_d = beta_d = 0``, so ``C_{k+1} = eta_k C_{k-1} +
+        (alpha_k I + beta_k X) C_k`` is a homogeneous three-term basis and
+        ``P = gamma_d (I + sum_{k<d} rho_k C_k)``.  ``eta, alpha, beta, rho``
+        are the steps ``k = 1..d-1``.
+        """
+        e, a, b, r = (list(np.atleast_1d(np.asarray(v, float))) for v in (eta, alpha, beta, rho))
+        if not len(e) == len(a) == len(b) == len(r):
+            raise ValueError("basis_expansion: sequences must have equal length")
+        d = len(e) + 1
+        return cls(r + [0.0], [0.0] * (d - 1) + [float(gamma_d)], e + [0.0], a + [0.0], b + [0.0],
+                   meta={"name": "basis_expansion"})
+
+    @classmethod
+    def from_expansion(cls, c, p, q, r=None, meta: dict | None = None) -> "Coefficients":
+        """``P = sum_j c_j phi_j`` for a three-term basis
+        ``phi_0 = 1``, ``phi_1 = p_0 + q_0 x``,
+        ``phi_{k+1} = (p_k + q_k x) phi_k + r_k phi_{k-1}`` (``k >= 1``).
+
+        The sum is evaluated by Clenshaw's backward recurrence, which is an
+        affine three-term recurrence (Scenario I, Prop. 3.1) and therefore
+        numerically as stable as the basis itself.  ``P`` of degree ``m``
+        costs ``m`` products with ``X`` (one in ``M0``).
+        """
+        c = np.atleast_1d(np.asarray(c, dtype=np.float64))
+        m = len(c) - 1
+        p = np.broadcast_to(np.asarray(p, dtype=np.float64), (max(m, 1),)).copy()
+        q = np.broadcast_to(np.asarray(q, dtype=np.float64), (max(m, 1),)).copy()
+        r = np.zeros(max(m, 1)) if r is None else np.broadcast_to(np.asarray(r, dtype=np.float64), (max(m, 1),)).copy()
+        for name, v in (("c", c), ("p", p), ("q", q), ("r", r)):
+            if not np.all(np.isfinite(v)):
+                raise ValueError(f"from_expansion: {name} contains NaN or Inf")
+        meta = dict(meta or {})
+        Poly = np.polynomial.Polynomial
+        if m <= 2:
+            # Direct monomial readout: P = g + a x + b x^2 with d = 1.
+            f = Poly([c[0]])
+            phi_prev, phi = Poly([1.0]), Poly([p[0], q[0]])
+            for j in range(1, m + 1):
+                f = f + c[j] * phi
+                if j < m:
+                    phi_prev, phi = phi, Poly([p[j], q[j]]) * phi + r[j] * phi_prev
+            mc = np.zeros(3)
+            mc[: len(f.coef)] = f.coef
+            return cls([0.0], [mc[0]], [0.0], [mc[1]], [mc[2]], meta=meta)
+
+        # Clenshaw targets t_j (degree j): t_{-1} = 0, t_0 = c_m,
+        # t_{j+1} = c_{m-j-1} + (p_{m-j-1} + q_{m-j-1} x) t_j + r_{m-j} t_{j-1},
+        # with t_m = P.  States: C_0 = 1, C_1 = x, C_j = t_j for j >= 2.
+        t0 = Poly([c[m]])
+        t1 = Poly([c[m - 1]]) + Poly([p[m - 1], q[m - 1]]) * t0  # r_m * t_{-1} = 0
+        u, v = (list(t1.coef) + [0.0, 0.0])[:2]  # t_1 = u + v x
+        # Step 1 (k = 1): C_2 = t_2 from C_1 = x, C_0 = 1: monomial match.
+        t2 = Poly([c[m - 2]]) + Poly([p[m - 2], q[m - 2]]) * t1 + r[m - 1] * t0
+        k2 = (list(t2.coef) + [0.0, 0.0, 0.0])[:3]
+        gam, eta, alp, bet = [k2[0]], [0.0], [k2[1]], [k2[2]]
+        # Steps k = 2..m-1 produce t_{k+1}; the last one (k = m-1) is the readout.
+        for k in range(2, m):
+            i = m - k - 1  # index of the expansion coefficient / basis step
+            rr = r[i + 1]
+            if k == 2:
+                # C_{k-1} = C_1 = x whereas t_1 = u + v x: inject u via gamma.
+                gam.append(c[i] + rr * u)
+                eta.append(rr * v)
+            else:
+                gam.append(c[i])
+                eta.append(rr)
+            alp.append(p[i])
+            bet.append(q[i])
+        d = len(gam)
+        return cls(np.zeros(d), gam, eta, alp, bet, meta=meta)
+
+    @classmethod
+    def from_monomial(cls, c, meta: dict | None = None) -> "Coefficients":
+        """``P(x) = sum_j c_j x^j`` (Horner's rule as a three-term recurrence)."""
+        c = np.atleast_1d(np.asarray(c, dtype=np.float64))
+        m = max(len(c) - 1, 1)
+        return cls.from_expansion(c, np.zeros(m), np.ones(m), None,
+                                  meta={"name": "monomial", **(meta or {})})
+
+    @classmethod
+    def from_chebyshev(cls, c, interval: Sequence[float] = (-1.0, 1.0),
+                       meta: dict | None = None) -> "Coefficients":
+        """``P(x) = sum_j c_j T_j(theta(x))`` with ``theta`` mapping ``interval``
+        ``[a, b]`` onto ``[-1, 1]``, ``theta(x) = (2x - (a + b)) / (b - a)``
+        (the convention of App. E and :mod:`numpy.polynomial.chebyshev`).
+        """
+        a, b = (float(v) for v in interval)
+        if not (np.isfinite(a) and np.isfinite(b) and b > a):
+            raise ValueError(f"from_chebyshev: need a finite interval a < b, got [{a}, {b}]")
+        c = np.atleast_1d(np.asarray(c, dtype=np.float64))
+        m = max(len(c) - 1, 1)
+        s, t = 2.0 / (b - a), -(a + b) / (b - a)  # theta = t + s x
+        p = np.full(m, 2.0 * t)
+        q = np.full(m, 2.0 * s)
+        p[0], q[0] = t, s  # T_1 = theta
+        r = np.full(m, -1.0)
+        return cls.from_expansion(c, p, q, r,
+                                  meta={"name": "chebyshev", "interval": (a, b), **(meta or {})})
+
+
+# ---------------------------------------------------------------------------
+# Generic evaluation of the recurrence over any "vector" type.
+
+def _run(co: Coefficients, z, matvec: Callable, zero, normalize: Callable | None = None):
+    """Run eq. (4)-(5) on ``z`` with products ``matvec``; returns ``P(X) z``.
+
+    ``normalize(A, B, C) -> s`` (optional) returns a positive scale by which
+    the whole state is divided after each layer (Sec. 4.3); the result is then
+    ``P(X) z`` divided by the product of those scales.
+    """
+    d = co.layers
+    A = z
+    B = z
+    C = matvec(z) if co.uses_c1 else zero
+    for k in range(d - 1):
+        XC = matvec(C) if co.beta[k] != 0.0 else zero
+        Cn = co.gamma[k] * A + co.eta[k] * B + co.alpha[k] * C + co.beta[k] * XC
+        A = A + co.rho[k] * C
+        B, C = C, Cn
+        if normalize is not None:
+            s = normalize(A, B, C)
+            A, B, C = A / s, B / s, C / s
+    k = d - 1
+    XC = matvec(C) if co.beta[k] != 0.0 else zero
+    return co.gamma[k] * A + co.eta[k] * B + co.alpha[k] * C + co.beta[k] * XC
+
+
+def evaluate(co: Coefficients, lam, normalize: bool = False) -> np.ndarray:
+    """``P(lambda)`` for an array of scalars (vectorised over ``lam``).
+
+    With ``normalize=True`` the state is divided by its max-norm over ``lam``
+    after every layer (Sec. 4.3), so the result is ``P(lambda) / s`` for one
+    positive ``s``: the shape of ``P`` without overflow at high degree.
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    z = np.ones_like(lam)
+    norm = None
+    if normalize:
+        def norm(A, B, C):
+            s = max(np.max(np.abs(A)), np.max(np.abs(B)), np.max(np.abs(C)))
+            return s if s > 0 and np.isfinite(s) else 1.0
+    return _run(co, z, lambda v: lam * v, np.zeros_like(lam), norm)
+
+
+def apply(co: Coefficients, matvec: Callable, z: np.ndarray, normalize: bool = False) -> np.ndarray:
+    """``P(X) z`` matrix-free with ``matvec(v) = X v`` (numpy reference path).
+
+    ``z`` may be a vector ``(n,)`` or a block ``(n, k)`` (``matvec`` must then
+    accept blocks).  Three state buffers, one product with ``X`` per layer,
+    no ``n x n`` object.  ``normalize=True`` divides the state by its 2-norm
+    (per column for blocks) after each layer (Sec. 4.3); the result is then
+    ``P(X) z`` up to a positive factor per column.
+    """
+    z = np.asarray(z)
+    norm = None
+    if normalize:
+        def norm(A, B, C):
+            s = np.sqrt(np.sum(A * A, axis=0) + np.sum(B * B, axis=0) + np.sum(C * C, axis=0))
+            return np.where((s > 0) & np.isfinite(s), s, 1.0).astype(z.dtype, copy=False)
+    zero = np.zeros_like(z)
+    return _run(co, z, matvec, zero, norm)
+
+
+def dense(co: Coefficients, X: np.ndarray) -> np.ndarray:
+    """The matrix ``P(X)`` for a small dense ``X`` (``V_0 = I``)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] != X.shape[1]:
+        raise ValueError(f"dense: X must be square, got shape {X.shape}")
+    return apply(co, lambda V: X @ V, np.eye(X.shape[0]))

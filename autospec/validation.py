@@ -1,0 +1,161 @@
+"""Input checks and the internal operator wrapper shared by the core.
+
+Every public entry point funnels user input through :func:`as_operator`,
+which rejects what cannot give a correct answer with an error naming the
+problem (not square, NaN/Inf, complex or unsupported dtype, not symmetric)
+and never modifies the caller's object.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from . import kernels
+
+__all__ = ["Operator", "as_operator", "check_vector"]
+
+_FLOATS = (np.float32, np.float64)
+
+
+def _float_dtype(dtype, what: str) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        raise TypeError(f"{what} has complex dtype {dtype}; autospec needs a real symmetric operator")
+    if dtype.kind in "biu":
+        return np.dtype(np.float64)  # integer / boolean data is converted, not rejected
+    if dtype.kind != "f":
+        raise TypeError(f"{what} has unsupported dtype {dtype}; use float32 or float64")
+    if dtype == np.float16 or dtype.itemsize > 8:
+        return np.dtype(np.float64)
+    return dtype
+
+
+@dataclass
+class Operator:
+    """A validated square operator: CSR, dense or matrix-free.
+
+    ``csr`` is a private CSR copy (sorted indices) when the input was sparse,
+    ``array`` a dense ndarray, otherwise ``linop`` a ``LinearOperator``.
+    """
+
+    shape: tuple
+    dtype: np.dtype
+    csr: sp.csr_matrix | None = None
+    array: np.ndarray | None = None
+    linop: spla.LinearOperator | None = None
+    bounds: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return self.shape[0]
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        if self.csr is not None:
+            if x.ndim == 1:
+                return kernels.csr_matvec(self.csr, x, bounds=self.bounds)
+            return kernels.csr_matmat(self.csr, x, bounds=self.bounds)
+        if self.array is not None:
+            return self.array @ x
+        return self.linop.matvec(x) if x.ndim == 1 else self.linop.matmat(x)
+
+    def diagonal(self) -> np.ndarray | None:
+        if self.csr is not None:
+            return self.csr.diagonal()
+        if self.array is not None:
+            return np.diagonal(self.array).copy()
+        return None
+
+
+def as_operator(A, *, check_symmetric: bool = True, name: str = "A") -> Operator:
+    """Validate ``A`` (scipy sparse, ndarray or ``LinearOperator``) into an :class:`Operator`.
+
+    Sparse input of any format is converted once to CSR (a copy: ``A`` is
+    never modified); integer data is converted to float64; float32 stays
+    float32.  Symmetry is checked exactly for explicit matrices (relative
+    tolerance ``1e-10`` of the largest entry in float64, ``1e-5`` in
+    float32) and by a randomised test ``|u.Av - v.Au|`` for operators.
+    """
+    if isinstance(A, Operator):
+        return A
+    if sp.issparse(A):
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"{name} must be square, got shape {A.shape}")
+        dtype = _float_dtype(A.dtype, name)
+        csr = sp.csr_matrix(A, dtype=dtype, copy=True)
+        csr.sum_duplicates()
+        csr.sort_indices()
+        if not np.all(np.isfinite(csr.data)):
+            raise ValueError(f"{name} contains NaN or Inf entries")
+        if csr.indices.dtype != csr.indptr.dtype:
+            csr.indptr = csr.indptr.astype(csr.indices.dtype)
+        op = Operator(shape=csr.shape, dtype=dtype, csr=csr, bounds=kernels.row_partition(csr.indptr))
+        if check_symmetric:
+            _check_symmetric_sparse(csr, name)
+        return op
+    if isinstance(A, spla.LinearOperator):
+        if len(A.shape) != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"{name} must be square, got shape {A.shape}")
+        dtype = _float_dtype(A.dtype if A.dtype is not None else np.float64, name)
+        op = Operator(shape=A.shape, dtype=dtype, linop=A)
+        if check_symmetric:
+            _check_symmetric_probe(op, name)
+        return op
+    if hasattr(A, "__array__") or isinstance(A, (list, tuple)):
+        arr = np.asarray(A)
+        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+            raise ValueError(f"{name} must be a square 2-D array, got shape {arr.shape}")
+        dtype = _float_dtype(arr.dtype, name)
+        arr = np.array(arr, dtype=dtype, copy=True)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or Inf entries")
+        if check_symmetric:
+            scale = np.max(np.abs(arr)) if arr.size else 0.0
+            tol = (1e-5 if dtype == np.float32 else 1e-10) * scale
+            if np.max(np.abs(arr - arr.T), initial=0.0) > tol:
+                raise ValueError(f"{name} is not symmetric (max |A - A^T| = "
+                                 f"{np.max(np.abs(arr - arr.T)):.3g}); autospec needs a symmetric operator")
+        return Operator(shape=arr.shape, dtype=dtype, array=arr)
+    raise TypeError(f"{name}: expected a scipy sparse matrix, a numpy array or a LinearOperator, "
+                    f"got {type(A).__name__}")
+
+
+def _check_symmetric_sparse(csr: sp.csr_matrix, name: str) -> None:
+    diff = csr - csr.T
+    if diff.nnz == 0:
+        return
+    scale = np.max(np.abs(csr.data)) if csr.nnz else 0.0
+    tol = (1e-5 if csr.dtype == np.float32 else 1e-10) * scale
+    worst = np.max(np.abs(diff.data)) if diff.nnz else 0.0
+    if worst > tol:
+        raise ValueError(f"{name} is not symmetric (max |A - A^T| = {worst:.3g}, "
+                         f"largest entry {scale:.3g}); autospec needs a symmetric operator")
+
+
+def _check_symmetric_probe(op: Operator, name: str, seed: int = 12345) -> None:
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal(op.n).astype(op.dtype)
+    v = rng.standard_normal(op.n).astype(op.dtype)
+    Au, Av = np.asarray(op.matvec(u)).ravel(), np.asarray(op.matvec(v)).ravel()
+    if not (np.all(np.isfinite(Au)) and np.all(np.isfinite(Av))):
+        raise ValueError(f"{name} produced NaN or Inf on a random vector")
+    lhs, rhs = float(u @ Av), float(v @ Au)
+    scale = np.linalg.norm(u) * np.linalg.norm(Av) + np.linalg.norm(v) * np.linalg.norm(Au)
+    tol = (1e-4 if op.dtype == np.float32 else 1e-8) * scale
+    if abs(lhs - rhs) > tol:
+        raise ValueError(f"{name} is not symmetric: u.(A v) = {lhs:.6g} but v.(A u) = {rhs:.6g} "
+                         "for random u, v; autospec needs a symmetric operator")
+
+
+def check_vector(x, n: int, name: str = "x") -> np.ndarray:
+    """A vector or block with leading dimension ``n`` and finite entries."""
+    x = np.asarray(x)
+    if x.ndim not in (1, 2) or x.shape[0] != n:
+        raise ValueError(f"{name} has shape {x.shape}; expected ({n},) or ({n}, k)")
+    if x.dtype.kind == "c":
+        raise TypeError(f"{name} is complex; autospec operators are real")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains NaN or Inf")
+    return x

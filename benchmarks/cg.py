@@ -1,0 +1,111 @@
+"""CG benchmark (App. E protocol): iterations of plain CG, Jacobi-PCG and polynomial PCG.
+
+Run ``python -m benchmarks.cg [--matrices DIR] [--degree 11] [--probe-steps 50]
+[--methods chebyshev,neumann] [--poisson 300] [--min-n 0] [--json FILE]``.
+
+For every SPD matrix in the matrix directory (default ``$AUTOSPEC_MATRICES`` or
+``../shared/matrices``) plus a generated 2-D Poisson problem: a seeded random
+Gaussian right-hand side, ``scipy.sparse.linalg.cg`` to rtol 1e-10, and for each
+polynomial method both the default Jacobi scaling and ``scaling=None``.
+Reports iterations, the Krylov lower bound ``ceil(plain / (degree + 1))``, the
+ratio to it, probe+build and solve times, and the final true relative residual.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import scipy.sparse.linalg as spla
+
+import autospec
+from benchmarks.common import load_matrices, poisson2d
+
+MAXITER = 20000
+
+
+def solve(A, b, M=None, rtol=1e-10, maxiter=MAXITER):
+    it = [0]
+
+    def cb(_):
+        it[0] += 1
+
+    t0 = time.perf_counter()
+    x, info = spla.cg(A, b, M=M, rtol=rtol, atol=0.0, maxiter=maxiter, callback=cb)
+    t = time.perf_counter() - t0
+    res = float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))
+    return {"iters": it[0], "converged": info == 0, "solve_s": t, "relres": res}
+
+
+def run_matrix(name, A, methods, degree, probe_steps, seed=0):
+    rng = np.random.default_rng(seed)
+    b = rng.standard_normal(A.shape[0])
+    rows = []
+    plain = solve(A, b)
+    rows.append({"matrix": name, "n": A.shape[0], "method": "cg", "scaling": None, **plain, "build_s": 0.0})
+    t0 = time.perf_counter()
+    Mj = autospec.get("jacobi").build(A)
+    tj = time.perf_counter() - t0
+    rows.append({"matrix": name, "n": A.shape[0], "method": "jacobi", "scaling": "jacobi", **solve(A, b, Mj),
+                 "build_s": tj})
+    bound = math.ceil(plain["iters"] / (degree + 1)) if plain["converged"] else None
+    for meth in methods:
+        for scaling in ("jacobi", None):
+            t0 = time.perf_counter()
+            M = autospec.get(meth).build(A, degree=degree, probe_steps=probe_steps, scaling=scaling)
+            tb = time.perf_counter() - t0
+            r = solve(A, b, M)
+            rows.append({"matrix": name, "n": A.shape[0], "method": meth, "scaling": scaling, **r,
+                         "build_s": tb, "krylov_bound": bound,
+                         "interval": M.coefficients.meta.get("interval")})
+    return rows
+
+
+def fmt_iters(r):
+    return f"{r['iters']}" if r["converged"] else f">{r['iters']}"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--matrices", default=None)
+    ap.add_argument("--degree", type=int, default=11)
+    ap.add_argument("--probe-steps", type=int, default=50)
+    ap.add_argument("--methods", default="chebyshev")
+    ap.add_argument("--poisson", type=int, default=300, help="side of the generated 2-D Poisson grid (0: none)")
+    ap.add_argument("--min-n", type=int, default=0)
+    ap.add_argument("--only", default=None, help="comma-separated matrix names")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    methods = [m for m in args.methods.split(",") if m]
+    names = set(args.only.split(",")) if args.only else None
+    problems = []
+    if args.poisson and (names is None or "poisson2d" in names):
+        problems.append((f"poisson2d_{args.poisson}", poisson2d(args.poisson)))
+    problems += list(load_matrices(args.matrices, min_n=args.min_n, names=names))
+    allrows = []
+    hdr = ["matrix", "n", "CG", "Jacobi-PCG", "Krylov bound"]
+    for m in methods:
+        hdr += [f"{m} (Jacobi)", "ratio", f"{m} (unscaled)"]
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "---|" * len(hdr), flush=True)
+    for name, A in problems:
+        rows = run_matrix(name, A, methods, args.degree, args.probe_steps)
+        allrows += rows
+        by = {(r["method"], r["scaling"]): r for r in rows}
+        bound = rows[2]["krylov_bound"] if len(rows) > 2 else None
+        cells = [name, str(A.shape[0]), fmt_iters(by[("cg", None)]), fmt_iters(by[("jacobi", "jacobi")]),
+                 str(bound) if bound else "-"]
+        for m in methods:
+            rj, ru = by[(m, "jacobi")], by[(m, None)]
+            ratio = f"{rj['iters'] / bound:.2f}" if bound and rj["converged"] else "-"
+            cells += [fmt_iters(rj), ratio, fmt_iters(ru)]
+        print("| " + " | ".join(cells) + " |", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(allrows, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Plugin registry: builtins, third-party entry points, broken and duplicate plugins."""
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import autospec
+from autospec import registry
+from conftest import dense_of, random_spd_sparse
+
+BUILTINS = {"chebyshev", "neumann", "richardson", "power", "jacobi"}
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch):
+    """Force a re-scan of the entry points; the real registry state is restored afterwards."""
+    monkeypatch.setattr(registry, "_scanned", False)
+    monkeypatch.setattr(registry, "_entries", {})
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A throw-away site directory on sys.path; factory ``add(dist, version, entry_points, modules)``."""
+    created_modules = []
+
+    def add(dist: str, entry_points: dict[str, str], modules: dict[str, str], version: str = "0.1"):
+        for mod, src in modules.items():
+            pkg = tmp_path / mod
+            pkg.mkdir()
+            (pkg / "__init__.py").write_text(textwrap.dedent(src))
+            created_modules.append(mod)
+        info = tmp_path / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+        (info / "entry_points.txt").write_text(f"[autospec.preconditioners]\n{lines}\n")
+
+    yield add, tmp_path, monkeypatch
+    for mod in created_modules:
+        sys.modules.pop(mod, None)
+
+
+def activate(site_tuple):
+    _, path, monkeypatch = site_tuple
+    monkeypatch.syspath_prepend(str(path))  # also invalidates importlib's caches
+
+
+THIRDPARTY_SRC = """
+    from autospec import Coefficients, PolynomialPreconditioner
+
+    class ThirdParty(PolynomialPreconditioner):
+        name = "thirdparty"
+        default_degree = 2
+
+        def coefficients(self, probe, degree, c0: float = 0.5):
+            # P(x) = c0 + x / 4 + x^2 / 8, truncated to the requested degree
+            return Coefficients.from_monomial([c0, 0.25, 0.125][: degree + 1],
+                                              meta={"name": "thirdparty"})
+
+    not_a_class = 42
+"""
+
+
+# ---------------------------------------------------------------------------
+
+def test_builtins_available():
+    names = autospec.available()
+    assert BUILTINS <= set(names)
+    assert names == sorted(names)
+    for name in BUILTINS:
+        plugin = autospec.get(name)
+        assert isinstance(plugin, autospec.PolynomialPreconditioner)
+        assert plugin.name == name
+
+
+def test_unknown_name_lists_available():
+    with pytest.raises(ValueError) as exc:
+        autospec.get("nope")
+    msg = str(exc.value)
+    assert "nope" in msg
+    for name in BUILTINS:
+        assert name in msg
+
+
+def test_get_binds_defaults():
+    p = autospec.get("chebyshev", degree=5, margin=0.1)
+    assert p.defaults == {"degree": 5, "margin": 0.1}
+
+
+def test_third_party_plugin_via_entry_point(fresh_registry, site):
+    add = site[0]
+    add("thirdparty-poly", {"thirdparty": "thirdparty_poly:ThirdParty"}, {"thirdparty_poly": THIRDPARTY_SRC})
+    activate(site)
+    assert "thirdparty" in autospec.available()
+    assert BUILTINS <= set(autospec.available())
+    A = random_spd_sparse(20, 0.2, seed=5)
+    Ad = A.toarray()
+    # unscaled: M = P(A) = 0.5 I + A / 4 + A^2 / 8
+    M = autospec.get("thirdparty").build(A, scaling=None)
+    assert M.plugin == "thirdparty" and M.degree == 2
+    ref = 0.5 * np.eye(20) + 0.25 * Ad + 0.125 * Ad @ Ad
+    assert np.allclose(dense_of(M), ref, rtol=1e-12, atol=1e-12)
+    # with default Jacobi scaling: D^{-1/2} P(S) D^{-1/2}
+    s = 1.0 / np.sqrt(np.diag(Ad))
+    S = s[:, None] * Ad * s[None, :]
+    P = 2.0 * np.eye(20) + 0.25 * S + 0.125 * S @ S
+    Ms = autospec.get("thirdparty", c0=2.0).build(A)
+    assert np.allclose(dense_of(Ms), s[:, None] * P * s[None, :], rtol=1e-12, atol=1e-12)
+    # degree option flows through, options are checked against the plugin's signature
+    assert autospec.get("thirdparty").build(A, degree=1).degree == 1
+    with pytest.raises(TypeError, match="c1"):
+        autospec.get("thirdparty").build(A, c1=3.0)
+    info = {row["name"]: row for row in autospec.plugin_info()}
+    assert info["thirdparty"]["loads"] and "thirdparty-poly" in info["thirdparty"]["source"]
+
+
+def test_broken_plugin_is_isolated(fresh_registry, site):
+    add = site[0]
+    add("broken-plugin", {"broken": "broken_plugin_mod:Broken"},
+        {"broken_plugin_mod": "raise ImportError('boom: a dependency is missing')\n"})
+    activate(site)
+    assert "broken" in autospec.available()  # listing does not import
+    with pytest.raises(autospec.PluginLoadError) as exc:
+        autospec.get("broken")
+    msg = str(exc.value)
+    assert "broken" in msg and "boom" in msg
+    assert isinstance(exc.value, ImportError)
+    # everything else keeps working
+    A = random_spd_sparse(15, 0.3, seed=1)
+    M = autospec.get("chebyshev").build(A)
+    assert M.degree == 11
+    info = {row["name"]: row for row in autospec.plugin_info()}
+    assert info["broken"]["loads"] is False and "boom" in info["broken"]["error"]
+    assert info["chebyshev"]["loads"] is True
+
+
+def test_entry_point_to_non_plugin_object(fresh_registry, site):
+    add = site[0]
+    add("odd-plugin", {"odd": "odd_plugin_mod:not_a_class", "missing": "odd_plugin_mod:Nope"},
+        {"odd_plugin_mod": THIRDPARTY_SRC})
+    activate(site)
+    with pytest.raises(autospec.PluginLoadError, match="odd.*not a subclass"):
+        autospec.get("odd")
+    with pytest.raises(autospec.PluginLoadError, match="missing"):
+        autospec.get("missing")
+
+
+def test_duplicate_entry_points(fresh_registry, site):
+    add = site[0]
+    src = "from thirdparty_dup_base import ThirdParty as Cls\n"
+    add("dup-base", {}, {"thirdparty_dup_base": THIRDPARTY_SRC})
+    add("dup-a", {"dupe": "dup_a_mod:Cls"}, {"dup_a_mod": src})
+    add("dup-b", {"dupe": "dup_b_mod:Cls"}, {"dup_b_mod": src})
+    activate(site)
+    assert autospec.available().count("dupe") == 1
+    with pytest.raises(autospec.DuplicatePluginError) as exc:
+        autospec.get("dupe")
+    msg = str(exc.value)
+    assert "dupe" in msg and "dup-a" in msg and "dup-b" in msg
+    assert isinstance(autospec.get("neumann"), autospec.PolynomialPreconditioner)
+
+
+def test_third_party_cannot_shadow_builtin(fresh_registry, site):
+    add = site[0]
+    add("shadow-poly", {"chebyshev": "shadow_poly_mod:ThirdParty"}, {"shadow_poly_mod": THIRDPARTY_SRC})
+    activate(site)
+    with pytest.raises(autospec.DuplicatePluginError, match="chebyshev"):
+        autospec.get("chebyshev")
+
+
+def test_source_tree_fallback(fresh_registry, monkeypatch):
+    """Without any entry-point metadata (uninstalled source tree) the builtins are still found."""
+    monkeypatch.setattr(registry.metadata, "entry_points", lambda group=None: [])
+    assert set(autospec.available()) == BUILTINS
+    assert autospec.get("richardson").name == "richardson"
+
+
+# ---------------------------------------------------------------------------
+# register / unregister
+
+class Halver(autospec.PolynomialPreconditioner):
+    name = "halver"
+    needs_probe = False
+    default_degree = 0
+    min_degree = 0
+
+    def coefficients(self, probe, degree):
+        return autospec.Coefficients.from_monomial([0.5])
+
+
+@pytest.fixture
+def restore_entries(monkeypatch):
+    registry._scan()
+    monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+
+
+def test_register_duplicate_and_override(restore_entries):
+    with pytest.raises(autospec.DuplicatePluginError, match="chebyshev"):
+        autospec.register("chebyshev", Halver)
+    autospec.register("chebyshev", Halver, override=True)
+    M = autospec.get("chebyshev").build(np.diag([2.0, 3.0]), scaling=None)
+    assert np.allclose(dense_of(M), 0.5 * np.eye(2))
+
+
+def test_register_new_and_unregister(restore_entries):
+    autospec.register("halver", Halver)
+    assert "halver" in autospec.available()
+    M = autospec.get("halver").build(np.diag([4.0, 1.0]))
+    assert np.allclose(dense_of(M), np.diag([0.125, 0.5]))  # D^{-1/2} (1/2) D^{-1/2}
+    autospec.unregister("halver")
+    assert "halver" not in autospec.available()
+    with pytest.raises(KeyError):
+        autospec.unregister("halver")
+
+
+def test_register_rejects_bad_input(restore_entries):
+    with pytest.raises(autospec.PluginLoadError, match="not a subclass"):
+        autospec.register("fn", lambda: None)
+    with pytest.raises(ValueError, match="non-empty"):
+        autospec.register("", Halver)
+
+
+def test_registry_state_restored():
+    """The fixtures above leave the real registry as they found it."""
+    assert BUILTINS <= set(autospec.available())
+    assert "halver" not in autospec.available()
+    assert "thirdparty" not in autospec.available()
+    assert type(autospec.get("chebyshev")).__name__ == "ChebyshevPreconditioner"
