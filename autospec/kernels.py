@@ -398,7 +398,7 @@ def apply_polynomial_csr(A, coefs, z: np.ndarray, out: np.ndarray | None = None,
         out = np.empty(z.shape, dtype=dtype)
     ws = workspace if workspace is not None else Workspace()
     bufA, bufB, bufC = ws.get(z.shape, dtype, coefs.accumulates)
-    table = np.ascontiguousarray(coefs.as_array())
+    table = coefs.table
     kern = _apply_poly if z.ndim == 1 else _apply_poly_block
     with _threads_for(len(data) * (1 if z.ndim == 1 else z.shape[1])):
         kern(indptr, indices, data, table, bool(coefs.uses_c1), bool(coefs.accumulates),

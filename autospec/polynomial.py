@@ -192,8 +192,10 @@ class PolynomialPreconditioner:
         co = self.coefficients(probe, int(degree), **opts)
         if not isinstance(co, Coefficients):
             raise TypeError(f"plugin {self.name!r} returned {type(co).__name__}, not Coefficients")
-        return PolynomialOperator(op, co, probe, scale, plugin=self.name,
-                                  normalize=self.normalize(**opts))
+        M = PolynomialOperator(op, co, probe, scale, plugin=self.name,
+                               normalize=self.normalize(**opts))
+        M.matvec(np.zeros(op.n, dtype=op.dtype))  # load/compile the kernels now, not in the solve
+        return M
 
     def _check_options(self, opts: dict) -> None:
         sig = inspect.signature(self.coefficients)

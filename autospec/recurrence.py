@@ -25,6 +25,7 @@ expansions through Clenshaw's recurrence).  The Numba kernels live in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Sequence
 
 import numpy as np
@@ -84,12 +85,12 @@ class Coefficients:
         """Number of layers ``d`` (``M_1 .. M_d``)."""
         return len(self.gamma)
 
-    @property
+    @cached_property
     def uses_c1(self) -> bool:
         """Whether ``C_1 = X z`` from ``M0`` is needed at all."""
         return self.layers > 1 or self.alpha[0] != 0.0 or self.beta[0] != 0.0
 
-    @property
+    @cached_property
     def accumulates(self) -> bool:
         """Whether the accumulator ``A`` ever changes (any ``rho_k != 0``)."""
         return bool(np.any(self.rho != 0.0))
@@ -107,8 +108,15 @@ class Coefficients:
         return self.matvecs
 
     def as_array(self) -> np.ndarray:
-        """``(d, 5)`` array with columns rho, gamma, eta, alpha, beta."""
+        """``(d, 5)`` array with columns rho, gamma, eta, alpha, beta (a new array)."""
         return np.stack([getattr(self, f) for f in _FIELDS], axis=1)
+
+    @cached_property
+    def table(self) -> np.ndarray:
+        """Read-only C-contiguous ``as_array()``, computed once (the kernels' input)."""
+        t = np.ascontiguousarray(self.as_array())
+        t.setflags(write=False)
+        return t
 
     @classmethod
     def from_array(cls, arr, meta: dict | None = None) -> "Coefficients":

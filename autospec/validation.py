@@ -150,12 +150,17 @@ def _check_symmetric_probe(op: Operator, name: str, seed: int = 12345) -> None:
 
 
 def check_vector(x, n: int, name: str = "x") -> np.ndarray:
-    """A vector or block with leading dimension ``n`` and finite entries."""
+    """A vector or block with leading dimension ``n`` and finite entries.
+
+    Finiteness is tested through the sum (one read-only pass, no temporary);
+    only a non-finite sum, which an overflow could also cause, triggers the
+    element-wise test.
+    """
     x = np.asarray(x)
     if x.ndim not in (1, 2) or x.shape[0] != n:
         raise ValueError(f"{name} has shape {x.shape}; expected ({n},) or ({n}, k)")
     if x.dtype.kind == "c":
         raise TypeError(f"{name} is complex; autospec operators are real")
-    if not np.all(np.isfinite(x)):
+    if not np.isfinite(np.add.reduce(x, axis=None)) and not np.all(np.isfinite(x)):
         raise ValueError(f"{name} contains NaN or Inf")
     return x

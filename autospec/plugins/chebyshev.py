@@ -20,9 +20,9 @@ Edges (documented defaults):
   probe decide: it builds the model spectrum of
   :func:`autospec.spectral_model.model_spectrum` from the Lanczos quadrature,
   simulates PCG to ``rtol = 1e-10`` on it for ``b / a = 2^(j/2)``,
-  ``j = 2..30``, and takes the largest ``a`` within 3 % of the fewest
-  predicted iterations (the prediction is flat near its minimum, and a larger
-  ``a`` is the safer side).  Probes without quadrature weights (subspace
+  ``j = 2..30`` (more, up to ``4 b / theta_min``, for wider spectra), and
+  takes the largest ``a`` within 3 % of the fewest predicted iterations (the
+  prediction is flat near its minimum, and a larger ``a`` is the safer side).  Probes without quadrature weights (subspace
   iteration, eigsh) fall back to ``lower="ratio"``: ``a = max(b / (degree + 1)**2,
   theta_min)``; with ``sqrt(a / b) = 1 / m`` the residual bound
   ``1 / T_m(theta(0)) ~ 2 exp(-2 m sqrt(a / b)) = 2 e^-2`` is the same for every
@@ -79,21 +79,29 @@ def residual_polynomial_interval(probe: SpectralProbe, degree: int, lower="model
     return a, b
 
 
-MODEL_RATIOS = 2.0 ** (np.arange(2, 31) / 2.0)
+def model_ratios(probe: SpectralProbe, b: float) -> np.ndarray:
+    """Candidate ``b / a``: ``2^(j/2)`` from 2 to ``2^15``, extended (at most 64
+    candidates) to ``4 b / theta_min`` for probes that see a wider spectrum."""
+    top = 2.0 ** 15
+    if probe.theta_min > 0:
+        top = max(top, min(4.0 * b / probe.theta_min, 1e300))
+    num = int(min(64, max(29, np.ceil(2 * np.log2(top)))))
+    return np.geomspace(2.0, top, num)
 
 
 def model_lower_edge(probe: SpectralProbe, b: float, degree: int, rtol: float = 1e-10,
                      slack: float = 0.03) -> float:
     """Lower edge chosen by simulated PCG on the probe's model spectrum (module docstring)."""
     lam, wt = model_spectrum(probe)
-    its = np.empty(len(MODEL_RATIOS), dtype=np.int64)
+    ratios = model_ratios(probe, b)
+    its = np.empty(len(ratios), dtype=np.int64)
     best = 5000
-    for j, ratio in enumerate(MODEL_RATIOS):
+    for j, ratio in enumerate(ratios):
         co = preconditioner_coefficients(b / ratio, b, degree)
         its[j] = pcg_iterations(lam, wt, evaluate(co, lam), rtol, maxiter=min(5000, 2 * best + 10))
         best = min(best, int(its[j]))
     j = int(np.flatnonzero(its <= (1.0 + slack) * its.min())[0])
-    return b / float(MODEL_RATIOS[j])
+    return b / float(ratios[j])
 
 
 def preconditioner_coefficients(a: float, b: float, degree: int) -> Coefficients:
