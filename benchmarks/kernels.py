@@ -55,35 +55,51 @@ def matvec_bytes(A) -> int:
 
 
 def bench_matrix(name, A, repeat, bw, degree=11):
+    """Times are interleaved (scipy, matvec, fused layer, degree-d application in
+    each round) and ratios are medians of per-round ratios, so that machine noise
+    hits numerator and denominator alike."""
     A = A.tocsr()
     A.sort_indices()
     rng = np.random.default_rng(0)
     x = rng.standard_normal(A.shape[0]).astype(A.dtype)
     y = np.empty_like(x)
     bounds = kernels.row_partition(A.indptr)
-    t_scipy = median_time(lambda: A @ x, repeat)
-    t_nb = median_time(lambda: kernels.csr_matvec(A, x, y, bounds), repeat)
     # one fused three-term layer (rho = 0: A read, B read+written, C gathered)
     Ab, Bb, Cb = x.copy(), x.copy(), x.copy()
     coef = (0.0, 0.3, -0.5, 1.1, 0.7)
-    t_step = median_time(lambda: kernels.fused_step(A, coef, Ab, Ab, Bb, Bb, Cb, False, bounds), repeat)
     co = Coefficients.from_chebyshev(np.linspace(1, 0.1, degree + 1), (0.0, 8.0))
     ws = kernels.Workspace()
     out = np.empty_like(x)
-    t_poly = median_time(lambda: kernels.apply_polynomial_csr(A, co, x, out, bounds, ws), max(3, repeat // 3))
-    frac = matvec_bytes(A) / t_nb / bw
+    fns = {
+        "scipy": lambda: A @ x,
+        "numba": lambda: kernels.csr_matvec(A, x, y, bounds),
+        "step": lambda: kernels.fused_step(A, coef, Ab, Ab, Bb, Bb, Cb, False, bounds),
+        "poly": lambda: kernels.apply_polynomial_csr(A, co, x, out, bounds, ws),
+    }
+    for f in fns.values():
+        f()
+    times = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    t = {k: np.array(v) for k, v in times.items()}
+    med = {k: float(np.median(v)) for k, v in t.items()}
     return {
         "name": name, "n": A.shape[0], "nnz": A.nnz,
-        "scipy_ms": 1e3 * t_scipy, "numba_ms": 1e3 * t_nb,
-        "speedup": t_scipy / t_nb, "bw_frac": frac,
-        "step_ratio": t_step / t_nb, "poly_ratio": t_poly / (degree * t_nb),
+        "scipy_ms": 1e3 * med["scipy"], "numba_ms": 1e3 * med["numba"],
+        "speedup": float(np.median(t["scipy"] / t["numba"])),
+        "bw_frac": matvec_bytes(A) / med["numba"] / bw,
+        "step_ratio": float(np.median(t["step"] / t["numba"])),
+        "poly_ratio": float(np.median(t["poly"] / (degree * t["numba"]))),
     }
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000, help="Laplacian size (grid side = sqrt(n))")
-    ap.add_argument("--repeat", type=int, default=25)
+    ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--suitesparse", action="store_true", help="also run every matrix in the matrix directory")
     ap.add_argument("--matrices", default=None, help="matrix directory (default $AUTOSPEC_MATRICES or ../shared/matrices)")
     args = ap.parse_args(argv)
