@@ -140,6 +140,10 @@ class PolynomialPreconditioner:
         """
         return "auto"
 
+    def probe_defaults(self, **options: Any) -> dict:
+        """The probe run when ``build`` gets none: ``{"method": ..., **kwargs}``."""
+        return {"method": "lanczos", "steps": 50}
+
     def normalize(self, **options: Any) -> bool:
         """Whether the polynomial is applied with per-layer state normalisation (Sec. 4.3)."""
         return False
@@ -176,12 +180,14 @@ class PolynomialPreconditioner:
         if scaling == "jacobi":
             op, scale = jacobi_scale(op)
         if probe is None and self.needs_probe:
-            method = build.get("probe_method", "lanczos")
-            popts = {"seed": build.get("seed", 0)}
-            if method == "lanczos":
-                popts["steps"] = build.get("probe_steps", 50)
-            elif "probe_steps" in build:
-                popts["iters"] = build["probe_steps"]
+            popts = dict(self.probe_defaults(**opts))
+            default_method = popts.pop("method")
+            method = build.get("probe_method", default_method)
+            if method != default_method:
+                popts = {}
+            popts["seed"] = build.get("seed", 0)
+            if "probe_steps" in build:
+                popts["steps" if method == "lanczos" else "iters"] = build["probe_steps"]
             probe = run_probe(op, method, **popts)
         if probe is not None and not isinstance(probe, SpectralProbe):
             raise TypeError(f"probe must be a SpectralProbe, got {type(probe).__name__}")

@@ -141,6 +141,26 @@ class Coefficients:
     def __hash__(self) -> int:
         return hash((self.as_array() + 0.0).tobytes())  # + 0.0 maps -0.0 to 0.0, as == does
 
+    def rescaled_input(self, s: float) -> "Coefficients":
+        """Coefficients of ``Q(X) = P(X / s)`` within the same recurrence (exact).
+
+        Only ``M0``'s ``C_1 = X z`` carries an extra factor ``s``; pushing it
+        through eq. (5): layer 1 takes ``rho_1 / s``, ``alpha_1 / s``,
+        ``beta_1 / s^2``, layer 2 ``eta_2 / s``, and every later layer
+        ``beta_k / s``.
+        """
+        s = float(s)
+        if not (s > 0 and np.isfinite(s)):
+            raise ValueError(f"rescaled_input: scale must be positive and finite, got {s}")
+        arr = self.as_array().copy()
+        arr[0, 0] /= s
+        arr[0, 3] /= s
+        arr[0, 4] /= s * s
+        if self.layers > 1:
+            arr[1, 2] /= s
+            arr[1:, 4] /= s
+        return Coefficients.from_array(arr, {**self.meta, "input_scale": s})
+
     def __repr__(self) -> str:
         name = self.meta.get("name", "")
         return f"Coefficients(degree={self.degree}, layers={self.layers}{', ' + name if name else ''})"

@@ -39,7 +39,7 @@ def solve(A, b, M=None, rtol=1e-10, maxiter=MAXITER):
     return {"iters": it[0], "converged": info == 0, "solve_s": t, "relres": res}
 
 
-def run_matrix(name, A, methods, degree, probe_steps, seed=0):
+def run_matrix(name, A, methods, degree, probe_steps, seed=0, scalings=("jacobi", None)):
     rng = np.random.default_rng(seed)
     b = rng.standard_normal(A.shape[0])
     rows = []
@@ -51,19 +51,20 @@ def run_matrix(name, A, methods, degree, probe_steps, seed=0):
     rows.append({"matrix": name, "n": A.shape[0], "method": "jacobi", "scaling": "jacobi", **solve(A, b, Mj),
                  "build_s": tj})
     for meth in methods:
-        for scaling in ("jacobi", None):
+        for scaling in scalings:
             t0 = time.perf_counter()
             M = autospec.get(meth).build(A, degree=degree, probe_steps=probe_steps, scaling=scaling)
             tb = time.perf_counter() - t0
             r = solve(A, b, M)
             rows.append({"matrix": name, "n": A.shape[0], "method": meth, "scaling": scaling, **r,
-                         "build_s": tb,
+                         "build_s": tb, "fallback": M.coefficients.meta.get("fallback"),
                          "interval": M.coefficients.meta.get("interval")})
     return rows
 
 
 def fmt_iters(r):
-    return f"{r['iters']}" if r["converged"] else f">{r['iters']}"
+    s = f"{r['iters']}" if r["converged"] else f">{r['iters']}"
+    return s + ("*" if r.get("fallback") else "")
 
 
 def main(argv=None) -> None:
@@ -76,6 +77,7 @@ def main(argv=None) -> None:
     ap.add_argument("--min-n", type=int, default=0)
     ap.add_argument("--only", default=None, help="comma-separated matrix names")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--scaled-only", action="store_true", help="skip the unscaled polynomial rows")
     args = ap.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
     names = set(args.only.split(",")) if args.only else None
@@ -91,7 +93,8 @@ def main(argv=None) -> None:
     print("| " + " | ".join(hdr) + " |")
     print("|" + "---|" * len(hdr), flush=True)
     for name, A in problems:
-        rows = run_matrix(name, A, methods, args.degree, args.probe_steps)
+        rows = run_matrix(name, A, methods, args.degree, args.probe_steps,
+                          scalings=("jacobi",) if args.scaled_only else ("jacobi", None))
         allrows += rows
         by = {(r["method"], r["scaling"]): r for r in rows}
         cg, jac = by[("cg", None)], by[("jacobi", "jacobi")]
@@ -99,10 +102,14 @@ def main(argv=None) -> None:
         bjac = math.ceil(jac["iters"] / d1) if jac["converged"] else None
         cells = [name, str(A.shape[0]), fmt_iters(cg), str(bcg or "-"), fmt_iters(jac), str(bjac or "-")]
         for m in methods:
-            rj, ru = by[(m, "jacobi")], by[(m, None)]
-            cells += [fmt_iters(rj), f"{rj['iters'] / bjac:.2f}" if bjac and rj["converged"] else "-",
-                      fmt_iters(ru), f"{ru['iters'] / bcg:.2f}" if bcg and ru["converged"] else "-"]
+            rj, ru = by[(m, "jacobi")], by.get((m, None))
+            cells += [fmt_iters(rj), f"{rj['iters'] / bjac:.2f}" if bjac and rj["converged"] else "-"]
+            cells += ([fmt_iters(ru), f"{ru['iters'] / bcg:.2f}" if bcg and ru["converged"] else "-"]
+                      if ru else ["", ""])
         print("| " + " | ".join(cells) + " |", flush=True)
+    fb = [r for r in allrows if r.get("fallback")]
+    print(f"\n* safety fallback to another polynomial: {len(fb)} of "
+          f"{sum(1 for r in allrows if r['method'] in methods)} polynomial builds")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(allrows, f, indent=1, default=str)

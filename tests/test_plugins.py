@@ -534,3 +534,19 @@ def test_functions_of_A_default_to_no_scaling(small_spd):
         assert autospec.get(name).build(small_spd).scaling == "jacobi"
     # an explicit choice still wins
     assert autospec.get("power").build(small_spd, scaling="jacobi").scaling == "jacobi"
+
+
+def test_chebyshev_invsqrt_is_the_chebyshev_interpolant():
+    """task='invsqrt': P interpolates lambda^{-1/2} at the Chebyshev points of the probed interval."""
+    lam = np.geomspace(0.01, 1.0, 300)
+    A = sp.diags(lam).tocsr()
+    M = autospec.get("chebyshev").build(A, task="invsqrt", degree=21)
+    assert M.scaling is None and M.degree == 21
+    a, b = M.coefficients.meta["interval"]
+    assert a <= lam[0] and b >= lam[-1]
+    ref = np.polynomial.chebyshev.chebinterpolate(lambda t: (0.5 * ((b - a) * t + a + b)) ** -0.5, 21)
+    t = (2 * lam - (a + b)) / (b - a)
+    np.testing.assert_allclose(M.polynomial(lam), np.polynomial.chebyshev.chebval(t, ref), rtol=1e-9)
+    x = np.ones(300)
+    err = np.max(np.abs((M @ x) * np.sqrt(lam) - 1.0))
+    assert err < 0.05  # kappa = 100, degree 21

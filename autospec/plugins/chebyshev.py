@@ -30,6 +30,10 @@ Edges (documented defaults):
   override it, like Trilinos' ``chebyshev: ratio eigenvalue`` and PETSc's
   ``KSPChebyshevEstEigSet``.
 
+``X^{-1/2}`` (``task="invsqrt"``): the Chebyshev interpolant of ``lambda^{-1/2}``
+on ``[a, b]`` with ``a = max(theta_min - r_min, theta_min / 2)`` (erring low: the
+whole spectrum must be covered).
+
 Filter (``task="filter"``): ``P = T_d(theta(lambda))`` on an interval that covers
 the unwanted part of the spectrum, so ``|P| <= 1`` there and grows fast
 outside.  For ``which="smallest"`` the interval is ``[theta_j, b]`` with ``j``
@@ -121,6 +125,25 @@ def preconditioner_coefficients(a: float, b: float, degree: int) -> Coefficients
                                                         "task": "solve"})
 
 
+def invsqrt_coefficients(a: float, b: float, degree: int) -> Coefficients:
+    """Chebyshev interpolant of ``lambda^{-1/2}`` on ``[a, b]`` (degree ``degree``)."""
+    def f(t):
+        return (0.5 * ((b - a) * t + (a + b))) ** -0.5
+    c = npcheb.chebinterpolate(f, degree)
+    return Coefficients.from_chebyshev(c, (a, b), meta={"name": "chebyshev", "interval": (a, b),
+                                                        "task": "invsqrt"})
+
+
+def invsqrt_interval(probe: SpectralProbe, margin: float = 0.01) -> tuple[float, float]:
+    """``[a, b]`` for ``X^{-1/2}``: ``b`` as for the preconditioner, ``a = max(theta_min - r_min,
+    theta_min / 2, 1e-8 b)`` (the whole spectrum must be covered, so ``a`` errs low)."""
+    b = upper_edge(probe, margin)
+    a = max(probe.lambda_min_estimate, 0.5 * probe.theta_min, 1e-8 * b)
+    if not 0 < a < b:
+        raise ValueError(f"chebyshev invsqrt: need 0 < a < b, got [{a:.4g}, {b:.4g}]")
+    return a, b
+
+
 def filter_coefficients(a: float, b: float, degree: int) -> Coefficients:
     """``T_degree(theta(lambda))`` on ``[a, b]``."""
     c = np.zeros(degree + 1)
@@ -136,7 +159,7 @@ class ChebyshevPreconditioner(PolynomialPreconditioner):
     default_degree = 11
 
     def requires_spd(self, task: str = "solve", **_) -> bool:
-        return task == "solve"
+        return task in ("solve", "invsqrt")
 
     def default_scaling(self, task: str = "solve", **_):
         return "auto" if task == "solve" else None
@@ -166,4 +189,8 @@ class ChebyshevPreconditioner(PolynomialPreconditioner):
             if not a < b:
                 raise ValueError(f"chebyshev filter: empty interval [{a:.4g}, {b:.4g}]")
             return filter_coefficients(float(a), float(b), degree)
-        raise ValueError(f"chebyshev: task must be 'solve' or 'filter', got {task!r}")
+        if task == "invsqrt":
+            a, b = (float(v) for v in interval) if interval is not None else \
+                invsqrt_interval(require_probe(probe, "chebyshev invsqrt"), margin)
+            return invsqrt_coefficients(a, b, degree)
+        raise ValueError(f"chebyshev: task must be 'solve', 'filter' or 'invsqrt', got {task!r}")

@@ -1,0 +1,108 @@
+"""Network inputs from a :class:`~autospec.probe.SpectralProbe` (numpy only; used by
+training and inference alike, so both see exactly the same probe format).
+
+Linear systems and ``X^{-1/2}`` (Alg. 3): the ``k`` smallest and ``k`` largest
+Ritz values with their residual norms, scaled by ``b = theta_max + r_max`` so
+the input is scale-free, on a log scale: ``log10(theta / b)`` and
+``log10(r / b + 1e-12)``.  Beyond the paper, a third channel carries the
+Lanczos quadrature count ``log10(1 + n w_i)`` (how many eigenvalues a Ritz
+value stands for; zero for probes without quadrature weights), which is what
+tells a few isolated small eigenvalues from a continuum.  Fewer than ``k``
+Ritz values are padded by repeating the extreme one.
+
+Eigenproblems (Alg. 2): a window of ``l0`` Ritz pairs anchored at the
+``k'``-th and ``l'``-th smallest, built by truncation/padding (App. B.2).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import registry
+from ..probe import SpectralProbe
+
+__all__ = ["linear_features", "eigen_window", "base_table", "FEATURE_CHANNELS"]
+
+FEATURE_CHANNELS = 3
+_EPS = 1e-12
+
+
+def _pad(v: np.ndarray, k: int, at_start: bool) -> np.ndarray:
+    if len(v) >= k:
+        return v[:k] if at_start else v[-k:]
+    fill = np.full(k - len(v), v[0] if at_start else v[-1])
+    return np.concatenate([fill, v]) if at_start else np.concatenate([v, fill])
+
+
+def linear_features(probe: SpectralProbe, k: int = 20) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(x_small, x_large, b)``: two ``(3k,)`` inputs of Alg. 3 and the scale ``b``."""
+    b = probe.lambda_max_bound
+    if not b > 0:
+        raise ValueError("linear_features: the probe's lambda_max bound is not positive")
+    theta = probe.ritz_values / b
+    res = probe.residuals / b
+    if probe.weights is not None:
+        cnt = np.log10(1.0 + probe.n * probe.weights)
+    else:
+        cnt = np.zeros_like(theta)
+    theta = np.maximum(theta, _EPS)
+    chans = [np.log10(theta), np.log10(res + _EPS), cnt]
+    small = np.concatenate([_pad(c[:k], k, at_start=True) for c in chans])
+    large = np.concatenate([_pad(c[-k:], k, at_start=False) for c in chans])
+    return small, large, float(b)
+
+
+def eigen_window(probe: SpectralProbe, k_target: int, l_target: int, k0: int = 10,
+                 l0: int = 40) -> tuple[np.ndarray, float]:
+    """``(x, b)``: the ``(2 l0,)`` input of Alg. 2 for the ``k_target`` largest eigenvalues
+    with search subspace ``l_target`` (App. B.2).
+
+    Ritz values are taken in descending order and scaled by ``b``; the first
+    ``k0`` window entries resample positions ``1..k'`` with entry ``k0`` exactly
+    the ``k'``-th Ritz value, the remaining ``l0 - k0`` resample ``k'+1..l'`` with
+    the last exactly the ``l'``-th (truncation or padding by repetition).
+    Channels: ``log10(theta / b)`` and ``log10(r / b + 1e-12)``.
+    """
+    if not 1 <= k_target < l_target:
+        raise ValueError(f"eigen_window: need 1 <= k < l, got k={k_target}, l={l_target}")
+    b = probe.lambda_max_bound
+    if not b > 0:
+        raise ValueError("eigen_window: the probe's lambda_max bound is not positive")
+    theta = probe.ritz_values[::-1] / b
+    res = probe.residuals[::-1] / b
+    m = len(theta)
+    kk = min(k_target, m)
+    ll = min(l_target, m)
+    first = np.round(np.linspace(0, kk - 1, k0)).astype(int)
+    if ll > kk:
+        second = np.round(np.linspace(kk, ll - 1, l0 - k0)).astype(int)
+    else:
+        second = np.full(l0 - k0, ll - 1)
+    idx = np.concatenate([first, second])
+    x = np.concatenate([np.log10(np.maximum(theta[idx], _EPS)), np.log10(res[idx] + _EPS)])
+    return x, float(b)
+
+
+def base_table(task: str, probe: SpectralProbe, degree: int, k: int | None = None,
+               l: int | None = None) -> np.ndarray:
+    """The classical recurrence the engine refines, for ``X / b`` (``b = theta_max + r_max``),
+    as a ``(d, 5)`` table, obtained through the registry from the same probe:
+
+    * ``"linear"``: the Chebyshev CG preconditioner with the probe-chosen interval;
+    * ``"invsqrt"``: the Chebyshev interpolant of ``x^{-1/2}`` on the probed interval;
+    * ``"eigen"``: the Chebyshev filter ``T_d`` on ``[max(lambda_min_estimate, 0), theta_(l)]``
+      (``theta_(l)`` the ``l``-th largest Ritz value), which damps all but the top ``l - 1``.
+    """
+    pn = probe.scaled(1.0 / probe.lambda_max_bound)
+    cheb = registry.get("chebyshev")
+    if task == "linear":
+        return cheb.coefficients(pn, degree).as_array()
+    if task == "invsqrt":
+        return cheb.coefficients(pn, degree, task="invsqrt").as_array()
+    if task == "eigen":
+        desc = pn.ritz_values[::-1]
+        hi = float(desc[min(int(l), len(desc)) - 1])
+        lo = max(pn.lambda_min_estimate, 0.0)
+        if not lo < hi:
+            lo = 0.0
+        return cheb.coefficients(pn, degree, task="filter", interval=(lo, hi)).as_array()
+    raise ValueError(f"base_table: unknown task {task!r}")

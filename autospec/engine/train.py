@@ -1,0 +1,360 @@
+"""Training the engine (torch; App. C-D): ``autospec train linear [--quick] [--seed S]``.
+
+Two stages, as App. D: *pre-training* of embedding and backbone on exact
+spectra (the probe is the exact spectrum: ``k`` smallest and largest
+eigenvalues, zero residuals), then *post-training* of the embedding alone,
+backbone frozen, on Lanczos probes of ``s`` steps (log-uniform in
+``probe_steps``), computed by :func:`autospec.probe.lanczos` on the diagonal
+training operator -- the very code a user's matrix goes through.  AdamW,
+cosine decay after a 10 % linear warm-up, seeded, checkpoints every
+``ckpt_every`` steps (``--resume`` continues from the last one).
+
+Objectives for linear systems: ``"cg"`` (default; beyond the paper) runs
+PCG on ``diag(lambda)`` with ``diag(P(lambda))`` in torch and minimises the log
+of a soft iteration count to ``rtol = 1e-10``; ``"paper"`` is eq. (22).
+
+The backbone refines the task's probe-chosen Chebyshev recurrence
+(:func:`autospec.engine.features.base_table`, obtained through the registry)
+and starts as exactly that polynomial (see :mod:`autospec.engine.inference`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from tqdm import tqdm
+
+from .. import registry
+from ..probe import SpectralProbe, lanczos, subspace_iteration
+from ..recurrence import Coefficients, evaluate
+from ..spectral_model import pcg_iterations
+from . import inference, losses
+from .features import FEATURE_CHANNELS, base_table, eigen_window, linear_features
+from .model import EigenEngine, LinearEngine, diag_recurrence, export_arrays
+from .spectra import SpectrumConfig, generate
+
+__all__ = ["TrainConfig", "QUICK", "FULL", "train", "evaluate_linear"]
+
+
+@dataclass
+class TrainConfig:
+    task: str = "linear"
+    objective: str = "cg"
+    seed: int = 0
+    degree: int = 11
+    k: int = 20
+    n_train: int = 3000
+    n_val: int = 200
+    n_range: tuple = (200, 2000)
+    kappa_range: tuple = (10.0, 1e6)
+    probe_steps: tuple = (10, 300)
+    batch: int = 16
+    pre_steps: int = 2000
+    post_steps: int = 2000
+    lr_pre: float = 3e-4
+    lr_post: float = 3e-4
+    weight_decay: float = 5e-4
+    cg_iters: int = 400
+    d_hid: int = 64
+    eigen_k: tuple = (5, 20)
+    ckpt_every: int = 200
+    spectra: dict = field(default_factory=dict)
+
+    @property
+    def layers(self) -> int:
+        return self.degree - 1  # Clenshaw form: M0 + (degree - 2) steps + readout with beta != 0
+
+
+QUICK = TrainConfig()
+FULL = replace(QUICK, n_train=50_000, n_val=1000, batch=500, pre_steps=100_000, post_steps=50_000,
+               n_range=(50, 2000))
+
+#: Per-task settings applied on top of QUICK / FULL (App. D: X^{-1/2} favours small kappa).
+TASK_DEFAULTS = {
+    "linear": {"degree": 11, "objective": "cg"},
+    "invsqrt": {"degree": 21, "objective": "paper", "kappa_range": (10.0, 1e3),
+                "spectra": {"small_kappa_bias": 2.0}},
+    "eigen": {"degree": 21, "objective": "paper", "n_range": (200, 1000), "probe_steps": (1, 40),
+              "kappa_range": (10.0, 1e4), "spectra": {"min_top_ratio": 0.9}},
+}
+
+
+# ----------------------------------------------------------------------------- data
+
+def _exact_probe(lam: np.ndarray) -> SpectralProbe:
+    n = len(lam)
+    return SpectralProbe(lam, np.zeros(n), "exact", n, n, weights=np.full(n, 1.0 / n))
+
+
+def make_dataset(cfg: TrainConfig, count: int, seed: int) -> list[dict]:
+    """Spectra, their probes (the same code a user's matrix goes through) and network inputs."""
+    scfg = SpectrumConfig(n_range=cfg.n_range, kappa_range=cfg.kappa_range, **cfg.spectra)
+    spectra = generate(count, scfg, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    lo, hi = np.log(cfg.probe_steps[0]), np.log(cfg.probe_steps[1])
+    data = []
+    for lam in tqdm(spectra, desc=f"probes (seed {seed})", leave=False, mininterval=2):
+        A = sp.diags(lam).tocsr()
+        if cfg.task == "eigen":
+            k = int(rng.integers(cfg.eigen_k[0], cfg.eigen_k[1] + 1))
+            l = int(min(len(lam) - 1, max(k + 2, round(k * rng.uniform(1.5, 4.0)))))
+            steps = int(round(np.exp(rng.uniform(lo, hi))))
+            probe = subspace_iteration(A, iters=steps, k=l, which="largest", seed=int(rng.integers(2**31)))
+            exact = _exact_probe(lam)
+            x, b = eigen_window(probe, k, l)
+            ex, eb = eigen_window(exact, k, l)
+            data.append({"lam": lam, "probe": probe, "steps": steps, "k": k, "l": l,
+                         "x": x, "b": b, "ex": ex, "eb": eb,
+                         "base": base_table("eigen", probe, cfg.degree, k, l),
+                         "ebase": base_table("eigen", exact, cfg.degree, k, l)})
+            continue
+        steps = 50 if rng.random() < 0.3 else int(round(np.exp(rng.uniform(lo, hi))))
+        probe = lanczos(A, steps=steps, seed=int(rng.integers(2**31)))
+        exact = _exact_probe(lam)
+        xs, xl, b = linear_features(probe, cfg.k)
+        es, el, eb = linear_features(exact, cfg.k)
+        data.append({"lam": lam, "probe": probe, "steps": steps,
+                     "xs": xs, "xl": xl, "b": b, "es": es, "el": el, "eb": eb,
+                     "base": base_table(cfg.task, probe, cfg.degree),
+                     "ebase": base_table(cfg.task, exact, cfg.degree)})
+    return data
+
+
+def _batch(data, idx, exact: bool):
+    """Padded ``lam / b`` and ``mask``, the network inputs, and per-sample extras."""
+    N = max(len(data[i]["lam"]) for i in idx)
+    lam = np.ones((len(idx), N))
+    mask = np.zeros((len(idx), N), dtype=bool)
+    for r, i in enumerate(idx):
+        d = data[i]
+        b = d["eb"] if exact else d["b"]
+        lam[r, :len(d["lam"])] = d["lam"] / b
+        mask[r, :len(d["lam"])] = True
+    t = lambda a: torch.as_tensor(np.asarray(a))  # noqa: E731
+    base = t(np.array([data[i]["ebase" if exact else "base"] for i in idx]))
+    if "x" in data[idx[0]]:
+        feats = (t(np.array([data[i]["ex" if exact else "x"] for i in idx])),)
+        extra = {"k": t(np.array([data[i]["k"] for i in idx])), "l": t(np.array([data[i]["l"] for i in idx]))}
+    else:
+        feats = (t(np.array([data[i]["es" if exact else "xs"] for i in idx])),
+                 t(np.array([data[i]["el" if exact else "xl"] for i in idx])))
+        extra = {}
+    return t(lam), t(mask), feats + (base,), extra
+
+
+# ----------------------------------------------------------------------------- training
+
+def _augment(lam, mask, m: int = 64, seed: int = 0):
+    """Eigenvalues plus ``m`` uniform samples of ``[lambda_min, lambda_max]`` per sample (eq. (23))."""
+    big = torch.where(mask, lam, torch.full_like(lam, torch.inf)).amin(1, keepdim=True)
+    top = torch.where(mask, lam, torch.full_like(lam, -torch.inf)).amax(1, keepdim=True)
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand(lam.shape[0], m, generator=g, dtype=lam.dtype)
+    extra = big + (top - big) * u
+    return torch.cat([lam, extra], 1), torch.cat([mask, torch.ones_like(extra, dtype=torch.bool)], 1)
+
+
+def _objective(cfg: TrainConfig, table, lam, mask, extra=None, step: int = 0, total: int = 1):
+    if cfg.task == "eigen":
+        outs = diag_recurrence(table, lam, normalize=True, all_layers=True)
+        w = losses.layer_weights(step, total, len(outs))
+        total_loss = 0.0
+        for j, P in enumerate(outs):
+            lj, _ = losses.loss_eigen(P, lam, mask, extra["k"], extra["l"], degree=j + 2)
+            total_loss = total_loss + w[j] * lj
+        return total_loss
+    if cfg.task == "invsqrt":
+        lam_aug, mask_aug = _augment(lam, mask)
+        P = diag_recurrence(table, lam_aug, normalize=False)
+        base = torch.as_tensor(_baseline_table(cfg))[None].expand(lam.shape[0], -1, -1)
+        T = diag_recurrence(base, lam_aug, normalize=False)
+        return losses.loss_invsqrt(P, lam_aug, T, mask_aug)
+    P = diag_recurrence(table, lam, normalize=True)
+    if cfg.objective == "cg":
+        loss, _ = losses.loss_cg(P, lam, mask, iters=cfg.cg_iters)
+        return loss
+    if cfg.objective == "paper":
+        return losses.loss_linear_paper(P, lam, mask, cfg.degree)
+    raise ValueError(f"unknown objective {cfg.objective!r}; use 'cg' or 'paper'")
+
+
+def _schedule(opt, total: int):
+    warm = max(1, int(0.1 * total))
+
+    def f(step):
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+    return torch.optim.lr_scheduler.LambdaLR(opt, f)
+
+
+def _baseline_table(cfg: TrainConfig) -> np.ndarray:
+    """Neumann/Taylor ``X^{-1/2}`` polynomial for spectra in ``(0, 1]`` (the eq. (24) baseline)."""
+    return registry.get("neumann").coefficients(None, cfg.degree, task="invsqrt", scale=1.0).as_array()
+
+
+def _stage(name, engine, params, data, cfg, steps, lr, exact, rng, ckpt, state):
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
+    sched = _schedule(opt, steps)
+    start = 0
+    if state is not None and state.get("stage") == name:
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        start = state["step"]
+    bar = tqdm(range(start, steps), desc=name, initial=start, total=steps, mininterval=2)
+    ema = first = None
+    for step in bar:
+        idx = rng.choice(len(data), cfg.batch, replace=False)
+        lam, mask, feats, extra = _batch(data, idx, exact)
+        loss = _objective(cfg, engine(*feats), lam, mask, extra, step, steps)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        lv = float(loss.detach())
+        ema = lv if ema is None else 0.95 * ema + 0.05 * lv
+        first = lv if first is None else first
+        bar.set_postfix(loss=f"{ema:.4f}")
+        if ckpt is not None and ((step + 1) % cfg.ckpt_every == 0 or step + 1 == steps):
+            torch.save({"engine": engine.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                        "stage": name, "step": step + 1, "rng": rng.bit_generator.state,
+                        "config": asdict(cfg)}, ckpt)
+    return first, ema
+
+
+def evaluate_linear(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
+    """PCG iterations (rtol 1e-10, exact, on ``diag(lambda)``) of the learned polynomial
+    from Lanczos probes, against Chebyshev (default rule, same probe) and Richardson."""
+    cheb = registry.get("chebyshev")
+    rich = registry.get("richardson")
+    out = {"learned": [], "chebyshev": [], "richardson": [], "rho_log_vs_richardson": []}
+    for d in data:
+        lam, probe = d["lam"], d["probe"]
+        w = np.full(len(lam), 1.0)
+        table = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None])[0]
+        co = inference.to_coefficients(table, d["b"], {})
+        for key, c in (("learned", co), ("chebyshev", cheb.coefficients(probe, cfg.degree)),
+                       ("richardson", rich.coefficients(probe, cfg.degree))):
+            out[key].append(pcg_iterations(lam, w, evaluate(c, lam), 1e-10, 20000))
+        lp = lam * evaluate(co, lam)
+        r_nn = np.max(np.abs(1 - lp / np.max(np.abs(lp))))
+        r_r = 1 - lam[0] / lam[-1]
+        out["rho_log_vs_richardson"].append(float(np.log(max(r_nn, 1e-300)) / np.log(r_r)))
+    L, C, R = (np.array(out[k], float) for k in ("learned", "chebyshev", "richardson"))
+    return {
+        "val_spectra": len(data),
+        "geomean_iters_learned": float(np.exp(np.mean(np.log(L)))),
+        "geomean_iters_chebyshev": float(np.exp(np.mean(np.log(C)))),
+        "geomean_iters_richardson": float(np.exp(np.mean(np.log(R)))),
+        "frac_learned_le_chebyshev": float(np.mean(L <= C)),
+        "frac_learned_lt_richardson": float(np.mean(L < R)),
+        "max_learned_over_chebyshev": float(np.max(L / C)),
+        "median_rho_log_vs_richardson": float(np.median(out["rho_log_vs_richardson"])),
+    }
+
+
+def invsqrt_error(co_x: Coefficients, lam: np.ndarray, grid: int = 200) -> float:
+    """``max |1 - P(lambda) lambda^{1/2}|`` over the eigenvalues and a grid of their range (eq. (13))."""
+    pts = np.concatenate([lam, np.linspace(lam[0], lam[-1], grid)])
+    return float(np.max(np.abs(1.0 - evaluate(co_x, pts) * np.sqrt(pts))))
+
+
+def evaluate_invsqrt(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
+    """Error of the learned ``X^{-1/2}`` (from Lanczos probes) against Neumann/Taylor."""
+    neu = registry.get("neumann")
+    ratios, wins = [], []
+    for d in data:
+        table = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None])[0]
+        co = inference.to_coefficients(table, d["b"], {}).scaled(d["b"] ** -0.5)
+        r_l = invsqrt_error(co, d["lam"])
+        r_n = invsqrt_error(neu.coefficients(d["probe"], cfg.degree, task="invsqrt"), d["lam"])
+        ratios.append(np.log(max(r_l, 1e-300)) / np.log(r_n) if r_l < 1 else 0.0)
+        wins.append(r_l < r_n)
+    ratios = np.array(ratios)
+    return {"val_spectra": len(data), "frac_learned_lt_neumann": float(np.mean(wins)),
+            "median_rho_log_vs_neumann": float(np.median(ratios)),
+            "frac_rho_log_ge_3": float(np.mean(ratios >= 3.0))}
+
+
+def evaluate_eigen(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
+    """Gap ratio (eq. (14)) of the learned degree-``d`` filter from the probe against ``X^d``."""
+    rho, wins = [], []
+    for d in data:
+        table = inference.forward_eigen(arrays, d["x"][None], d["base"][None])[0]
+        co = inference.to_coefficients(table, d["b"], {})
+        lam = d["lam"][::-1]
+        P = np.abs(evaluate(co, lam, normalize=True))
+        r_nn = np.min(P[:d["k"]]) / np.sort(P)[::-1][d["l"] - 1]
+        r_pow = (lam[d["k"] - 1] / lam[d["l"] - 1]) ** cfg.degree
+        rho.append(np.log(max(r_nn, 1e-300)) / np.log(r_pow) if r_pow > 1 else np.inf)
+        wins.append(r_nn > r_pow)
+    rho = np.array(rho)
+    return {"val_spectra": len(data), "frac_learned_beats_power": float(np.mean(wins)),
+            "median_rho_log_vs_power": float(np.median(rho[np.isfinite(rho)]))}
+
+
+def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, log=print) -> dict:
+    """Train and write ``<out_dir>/<task>.npz`` and ``<task>.json``; returns the metadata."""
+    if cfg.task not in TASK_DEFAULTS:
+        raise ValueError(f"training for task {cfg.task!r} is not implemented yet; "
+                         f"available: {', '.join(TASK_DEFAULTS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    t0 = time.time()
+    train_data = make_dataset(cfg, cfg.n_train, seed=cfg.seed)
+    val_data = make_dataset(cfg, cfg.n_val, seed=cfg.seed + 10_000)
+    if cfg.task == "eigen":
+        engine = EigenEngine(cfg.layers)
+    else:
+        engine = LinearEngine(cfg.k, FEATURE_CHANNELS, cfg.layers, cfg.d_hid)
+    ckpt = out_dir / f"{cfg.task}.ckpt.pt"
+    state = None
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        engine.load_state_dict(state["engine"])
+        rng.bit_generator.state = state["rng"]
+        log(f"resuming {state['stage']} at step {state['step']}")
+    val_idx = list(range(min(32, len(val_data))))
+
+    def val_loss() -> float:
+        with torch.no_grad():
+            lam, mask, feats, extra = _batch(val_data, val_idx, exact=False)
+            return float(_objective(cfg, engine(*feats), lam, mask, extra, 1, 1))
+
+    val_before = val_loss()
+    pre_done = state is not None and state["stage"] == "post"
+    loss_pre = (None, None)
+    if not pre_done:
+        loss_pre = _stage("pre", engine, list(engine.parameters()), train_data, cfg, cfg.pre_steps,
+                          cfg.lr_pre, True, rng, ckpt, state)
+        state = None
+    for p in engine.backbone.parameters():
+        p.requires_grad_(False)
+    loss_post = _stage("post", engine, list(engine.embedding.parameters()), train_data, cfg,
+                       cfg.post_steps, cfg.lr_post, False, rng, ckpt, state)
+    arrays = export_arrays(engine)
+    metrics = {"linear": evaluate_linear, "invsqrt": evaluate_invsqrt,
+               "eigen": evaluate_eigen}[cfg.task](arrays, val_data, cfg)
+    metrics.update({"val_loss_before": val_before, "val_loss_after": val_loss(),
+                    "initial_loss_pre": loss_pre[0], "final_loss_pre": loss_pre[1],
+                    "initial_loss_post": loss_post[0], "final_loss_post": loss_post[1],
+                    "train_seconds": round(time.time() - t0, 1)})
+    npz = out_dir / f"{cfg.task}.npz"
+    with open(npz, "wb") as f:
+        np.savez(f, **arrays)
+    meta = {"task": cfg.task, "objective": cfg.objective, "seed": cfg.seed, "config": asdict(cfg),
+            "metrics": metrics, "torch": torch.__version__, "sha256": inference.sha256_of(npz),
+            "command": f"autospec train {cfg.task} --seed {cfg.seed} --objective {cfg.objective}"}
+    (out_dir / f"{cfg.task}.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    (out_dir / f"{cfg.task}.npz.sha256").write_text(f"{meta['sha256']}  {npz.name}\n")
+    log(json.dumps(metrics, indent=1))
+    return meta

@@ -1,0 +1,144 @@
+"""The learned engine as a plugin: probe -> numpy forward pass -> ``Coefficients``.
+
+``autospec.get("learned").build(A)``: the CG preconditioner (``task="linear"``,
+degree 11, 50-step Lanczos probe of the Jacobi-scaled operator, embedding of
+Alg. 3, backbone of Alg. 1 refining the probe-chosen Chebyshev recurrence).  ``task="invsqrt"``: ``P(A) ~ A^{-1/2}`` (degree 21,
+same embedding, no scaling).  ``task="eigen", k=10``: a degree-21 filter that
+separates the ``k`` largest eigenvalues of the operator from the ``l``-th
+(``l = ceil(1.5 k)`` by default; embedding of Alg. 2 on a subspace-iteration
+probe of block size ``l``).  Weights ship in ``weights/<task>.npz``, made by
+``autospec train <task>``; no torch is imported here.
+
+Safety (linear systems, checked before returning): on ``[lambda_lo, b]``
+(``lambda_lo`` the probe's lower estimate of ``lambda_min``, at least ``1e-6 b``;
+``b = theta_max + r_max``) the polynomial, scaled so that
+``max lambda P(lambda) = 1``, must satisfy ``P > 0`` and ``|1 - lambda P| < 1``.
+Otherwise the plugin falls back to Chebyshev (through the registry) with a
+warning that says why, and records it in ``coefficients.meta["fallback"]``.
+For ``X^{-1/2}`` the check is ``P > 0`` and finite on the same interval, with
+Neumann as the fallback.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .. import registry
+from ..engine.features import base_table, eigen_window, linear_features
+from ..engine.inference import (forward_eigen, forward_linear, load_weights, to_coefficients,
+                                weights_path)
+from ..polynomial import PolynomialPreconditioner
+from ..probe import SpectralProbe
+from ..recurrence import Coefficients, evaluate
+
+TASKS = ("linear", "invsqrt", "eigen")
+
+
+@lru_cache(maxsize=8)
+def _weights(path: str):
+    return load_weights(path)
+
+
+def _grid(probe: SpectralProbe, points: int = 400) -> np.ndarray:
+    b = probe.lambda_max_bound
+    lo = max(probe.lambda_min_estimate, probe.theta_min * 1e-3, b * 1e-6)
+    inside = probe.ritz_values[(probe.ritz_values >= lo) & (probe.ritz_values <= b)]
+    return np.unique(np.concatenate([np.geomspace(lo, b, points), np.linspace(lo, b, points), inside]))
+
+
+def safety_check(co: Coefficients, probe: SpectralProbe) -> tuple[Coefficients, str]:
+    """``(scaled coefficients, "")`` if the CG preconditioner is safe, else ``(co, reason)``."""
+    lam = _grid(probe)
+    p = evaluate(co, lam)
+    if not np.all(np.isfinite(p)):
+        return co, "the polynomial is not finite on the probed interval"
+    top = float(np.max(lam * p))
+    if not top > 0:
+        return co, "lambda P(lambda) is not positive anywhere on the probed interval"
+    co = co.scaled(1.0 / top)
+    p = p / top
+    if np.min(p) <= 0:
+        i = int(np.argmin(p))
+        return co, f"P({lam[i]:.3g}) <= 0 on the probed interval [{lam[0]:.3g}, {lam[-1]:.3g}]"
+    if np.max(np.abs(1.0 - lam * p)) >= 1.0:
+        return co, "|1 - lambda P(lambda)| reaches 1 on the probed interval"
+    return co, ""
+
+
+def _fallback(name: str, why: str, co: Coefficients) -> Coefficients:
+    warnings.warn(f"learned polynomial failed the safety check ({why}); falling back to {name}",
+                  RuntimeWarning, stacklevel=4)
+    return Coefficients.from_array(co.as_array(), {**co.meta, "fallback": why, "name": name})
+
+
+class LearnedPreconditioner(PolynomialPreconditioner):
+    """Neural-engine polynomials (Sec. 4) for CG, ``X^{-1/2}`` and eigenvalue filtering."""
+
+    name = "learned"
+    default_degree = 11
+
+    def requires_spd(self, task: str = "linear", **_) -> bool:
+        return task in ("linear", "invsqrt")
+
+    def default_scaling(self, task: str = "linear", **_):
+        return "auto" if task == "linear" else None
+
+    def probe_defaults(self, task: str = "linear", k: int | None = None, l: int | None = None, **_) -> dict:
+        if task == "eigen":
+            if k is None:
+                raise ValueError("learned (task='eigen'): give k, the number of wanted eigenvalues")
+            return {"method": "subspace_iteration", "k": self._l(k, l), "iters": 20, "which": "largest"}
+        return {"method": "lanczos", "steps": 50}
+
+    @staticmethod
+    def _l(k: int, l: int | None) -> int:
+        return int(l) if l is not None else max(k + 2, math.ceil(1.5 * k))
+
+    def build(self, A, probe=None, degree=None, **options):
+        task = options.get("task", self.defaults.get("task", "linear"))
+        if degree is None and "degree" not in options and "degree" not in self.defaults and task != "linear":
+            degree = 21
+        return super().build(A, probe=probe, degree=degree, **options)
+
+    def coefficients(self, probe, degree, task: str = "linear", weights: str | None = None,
+                     safety: bool = True, k: int | None = None, l: int | None = None) -> Coefficients:
+        if task not in TASKS:
+            raise ValueError(f"learned: task must be one of {', '.join(TASKS)}, got {task!r}")
+        if probe is None:
+            raise ValueError("learned needs a spectral probe")
+        path = str(Path(weights) if weights else weights_path(task))
+        arrays, meta = _weights(path)
+        trained = int(meta["config"]["degree"])
+        if degree != trained:
+            raise ValueError(f"learned: the {task} engine in {path} produces degree {trained}, "
+                             f"not {degree}; retrain with `autospec train {task}` for another degree")
+        info = {"name": "learned", "task": task, "weights": Path(path).name,
+                "objective": meta.get("objective")}
+        if task == "eigen":
+            if k is None:
+                raise ValueError("learned (task='eigen'): give k, the number of wanted eigenvalues")
+            ll = self._l(int(k), l)
+            x, b = eigen_window(probe, int(k), ll)
+            base = base_table("eigen", probe, degree, int(k), ll)
+            return to_coefficients(forward_eigen(arrays, x[None], base[None])[0], b, info)
+        xs, xl, b = linear_features(probe, int(meta["config"]["k"]))
+        base = base_table(task, probe, degree)
+        co = to_coefficients(forward_linear(arrays, xs[None], xl[None], base[None])[0], b, info)
+        if task == "invsqrt":
+            co = co.scaled(b ** -0.5)
+            if safety:
+                p = evaluate(co, _grid(probe))
+                if not (np.all(np.isfinite(p)) and np.min(p) > 0):
+                    fb = registry.get("neumann").coefficients(probe, degree, task="invsqrt")
+                    return _fallback("neumann", "P is not positive and finite on the probed interval", fb)
+            return co
+        if not safety:
+            return co
+        co_safe, why = safety_check(co, probe)
+        if not why:
+            return co_safe
+        return _fallback("chebyshev", why, registry.get("chebyshev").coefficients(probe, degree))
