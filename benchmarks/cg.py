@@ -1,7 +1,8 @@
 """CG benchmark (App. E protocol): iterations of plain CG, Jacobi-PCG and polynomial PCG.
 
 Run ``python -m benchmarks.cg [--matrices DIR] [--degree 11] [--probe-steps 50]
-[--methods chebyshev,neumann] [--poisson 300] [--min-n 0] [--json FILE]``.
+[--methods chebyshev,neumann] [--lower-ratios 8,128,1024] [--scaled-only] [--poisson 300]
+[--min-n 0] [--only NAMES] [--json FILE]``.
 
 For every SPD matrix in the matrix directory (default ``$AUTOSPEC_MATRICES`` or
 ``../shared/matrices``) plus a generated 2-D Poisson problem: a seeded random
@@ -39,7 +40,7 @@ def solve(A, b, M=None, rtol=1e-10, maxiter=MAXITER):
     return {"iters": it[0], "converged": info == 0, "solve_s": t, "relres": res}
 
 
-def run_matrix(name, A, methods, degree, probe_steps, seed=0, scalings=("jacobi", None)):
+def run_matrix(name, A, methods, degree, probe_steps, seed=0, scalings=("jacobi", None), ratios=()):
     rng = np.random.default_rng(seed)
     b = rng.standard_normal(A.shape[0])
     rows = []
@@ -59,6 +60,12 @@ def run_matrix(name, A, methods, degree, probe_steps, seed=0, scalings=("jacobi"
             rows.append({"matrix": name, "n": A.shape[0], "method": meth, "scaling": scaling, **r,
                          "build_s": tb, "fallback": M.coefficients.meta.get("fallback"),
                          "interval": M.coefficients.meta.get("interval")})
+    for ratio in ratios:
+        t0 = time.perf_counter()
+        M = autospec.get("chebyshev").build(A, degree=degree, probe_steps=probe_steps, lower_ratio=ratio)
+        tb = time.perf_counter() - t0
+        rows.append({"matrix": name, "n": A.shape[0], "method": f"chebyshev[b/a={ratio:g}]",
+                     "scaling": "jacobi", **solve(A, b, M), "build_s": tb})
     return rows
 
 
@@ -78,8 +85,10 @@ def main(argv=None) -> None:
     ap.add_argument("--only", default=None, help="comma-separated matrix names")
     ap.add_argument("--json", default=None)
     ap.add_argument("--scaled-only", action="store_true", help="skip the unscaled polynomial rows")
+    ap.add_argument("--lower-ratios", default="", help="also Jacobi-scaled Chebyshev with these fixed b/a, e.g. 8,128,1024")
     args = ap.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
+    ratios = [float(r) for r in args.lower_ratios.split(",") if r]
     names = set(args.only.split(",")) if args.only else None
     problems = []
     if args.poisson and (names is None or "poisson2d" in names):
@@ -90,11 +99,12 @@ def main(argv=None) -> None:
     hdr = ["matrix", "n", "CG", f"⌈CG/{d1}⌉", "Jacobi-PCG", f"⌈Jacobi/{d1}⌉"]
     for m in methods:
         hdr += [f"{m} (Jacobi)", f"÷⌈Jacobi/{d1}⌉", f"{m} (unscaled)", f"÷⌈CG/{d1}⌉"]
+    hdr += [f"b/a={r:g}" for r in ratios]
     print("| " + " | ".join(hdr) + " |")
     print("|" + "---|" * len(hdr), flush=True)
     for name, A in problems:
         rows = run_matrix(name, A, methods, args.degree, args.probe_steps,
-                          scalings=("jacobi",) if args.scaled_only else ("jacobi", None))
+                          scalings=("jacobi",) if args.scaled_only else ("jacobi", None), ratios=ratios)
         allrows += rows
         by = {(r["method"], r["scaling"]): r for r in rows}
         cg, jac = by[("cg", None)], by[("jacobi", "jacobi")]
@@ -106,6 +116,7 @@ def main(argv=None) -> None:
             cells += [fmt_iters(rj), f"{rj['iters'] / bjac:.2f}" if bjac and rj["converged"] else "-"]
             cells += ([fmt_iters(ru), f"{ru['iters'] / bcg:.2f}" if bcg and ru["converged"] else "-"]
                       if ru else ["", ""])
+        cells += [fmt_iters(by[(f"chebyshev[b/a={r:g}]", "jacobi")]) for r in ratios]
         print("| " + " | ".join(cells) + " |", flush=True)
     fb = [r for r in allrows if r.get("fallback")]
     print(f"\n* safety fallback to another polynomial: {len(fb)} of "
