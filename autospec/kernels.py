@@ -25,6 +25,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -66,17 +67,31 @@ from numba import njit, prange  # noqa: E402
 PARALLEL_MIN_NNZ = 100_000
 
 
+_LAYER: list = []
+#: Numba's ``workqueue`` layer is not safe for launches from several Python
+#: threads at once (the process aborts); launches are serialised under it.
+_WORKQUEUE_LOCK = threading.Lock()
+
+
+def _launch_lock():
+    if not _LAYER:
+        numba.get_num_threads()  # starts the pool
+        _LAYER.append(numba.threading_layer())
+    return _WORKQUEUE_LOCK if _LAYER[0] == "workqueue" else contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def _threads_for(nnz: int):
-    if nnz >= PARALLEL_MIN_NNZ or numba.get_num_threads() == 1:
-        yield
-        return
-    old = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
+    with _launch_lock():
+        if nnz >= PARALLEL_MIN_NNZ or numba.get_num_threads() == 1:
+            yield
+            return
+        old = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(old)
 
 __all__ = [
     "row_partition",
