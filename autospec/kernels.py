@@ -226,11 +226,11 @@ def _apply_poly(indptr, indices, data, coefs, uses_c1, accumulates,
         for t in prange(nch):
             for i in range(bounds[t], bounds[t + 1]):
                 bufC[i] = _dot_row(indptr, indices, data, z, i)
+        C = bufC
     else:
-        bufC[:] = 0.0
+        C = z  # only the readout reads C, with alpha = beta = 0 (any finite values do)
     A = z
     B = z
-    C = bufC
     Bout = bufB
     for k in range(d - 1):
         rho = coefs[k, 0]
@@ -273,11 +273,11 @@ def _apply_poly_block(indptr, indices, data, coefs, uses_c1, accumulates,
                         acc[c] += v * z[col, c]
                 for c in range(kk):
                     bufC[i, c] = acc[c]
+        C = bufC
     else:
-        bufC[:, :] = 0.0
+        C = z  # only the readout reads C, with alpha = beta = 0
     A = z
     B = z
-    C = bufC
     Bout = bufB
     for k in range(d - 1):
         rho = coefs[k, 0]
