@@ -11,7 +11,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e ".[test,plot,train]"
+	$(PY) -m pip install --quiet -e ".[test,plot,train,twolevel]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -6,6 +6,7 @@ Data flows one way: probe (:mod:`autospec.probe`) -> plugin -> :class:`Coefficie
 (:mod:`autospec.recurrence`, eq. (4)-(5) of the AutoSpec paper) -> kernels
 (:mod:`autospec.kernels`) -> operator (:class:`PolynomialOperator`).
 """
+from .compose import FirstLevelError, TwoLevelOperator, two_level
 from .polynomial import PolynomialOperator, PolynomialPreconditioner
 from .probe import NotPositiveDefiniteError, SpectralProbe, eigsh_warm_start, lanczos, subspace_iteration
 from .recurrence import Coefficients
@@ -19,4 +20,5 @@ __all__ = [
     "NotPositiveDefiniteError", "PluginLoadError", "DuplicatePluginError",
     "lanczos", "subspace_iteration", "eigsh_warm_start",
     "get", "available", "register", "unregister", "plugin_info",
+    "two_level", "TwoLevelOperator", "FirstLevelError",
 ]

@@ -1,8 +1,14 @@
 """The ``autospec`` command line.
 
-``autospec train {linear,eigen,invsqrt} [--quick|--full] [--seed S] [--objective cg|paper]
-[--out DIR] [--resume]`` regenerates a shipped weight file (``--out`` defaults to
-``autospec/plugins/weights``).  ``autospec list`` shows the registered plugins.
+``autospec solve MATRIX.mtx[.gz] [--rhs FILE] [--preconditioner NAME] [--first LEVEL]
+[--rtol R] [--degree D] [--json]`` solves ``A x = b`` with scipy's CG and prints
+iterations, residual and timings.  ``autospec list`` shows the registered
+plugins.  ``autospec train {linear,eigen,invsqrt} [--quick|--full] [--seed S]
+[--objective cg|paper] [--out DIR] [--resume]`` trains the learned engine.
+
+Bad input (a missing or unreadable file, not Matrix Market, not square, not
+symmetric, an rhs of the wrong length, ...) gives one line on stderr and exit
+status 2, never a traceback.
 """
 from __future__ import annotations
 
@@ -39,6 +45,89 @@ def _cmd_train(args) -> int:
     return 0
 
 
+class UsageError(Exception):
+    """A problem with the user's input: reported in one line, exit status 2."""
+
+
+def _read_rhs(path: str, n: int):
+    import numpy as np
+    import scipy.io
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"rhs file not found: {p}")
+    try:
+        if p.suffix == ".npy":
+            b = np.load(p, allow_pickle=False)
+        elif p.name.endswith((".mtx", ".mtx.gz")):
+            b = scipy.io.mmread(str(p))
+            b = b.toarray() if hasattr(b, "toarray") else np.asarray(b)
+        else:
+            b = np.loadtxt(p)
+    except Exception as exc:
+        raise UsageError(f"{p}: cannot read the right-hand side ({exc})") from None
+    b = np.asarray(b, dtype=np.float64).reshape(-1)
+    if b.shape[0] != n:
+        raise UsageError(f"{p}: right-hand side has length {b.shape[0]}, but the matrix has {n} rows")
+    if not np.all(np.isfinite(b)):
+        raise UsageError(f"{p}: right-hand side contains NaN or Inf")
+    return b
+
+
+def _cmd_solve(args) -> int:
+    import json
+    import time
+
+    import numpy as np
+    import scipy.sparse.linalg as spla
+
+    from . import get
+    from .io import read_matrix
+    from .validation import as_operator
+
+    try:
+        A = read_matrix(args.matrix)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        as_operator(A, name=Path(args.matrix).name)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    n = A.shape[0]
+    b = _read_rhs(args.rhs, n) if args.rhs else np.random.default_rng(args.seed).standard_normal(n)
+    t0 = time.perf_counter()
+    M = None
+    if args.preconditioner != "none":
+        opts = {"degree": args.degree} if args.preconditioner != "jacobi" else {}
+        if args.first:
+            opts["first"] = args.first
+        try:
+            M = get(args.preconditioner, **opts).build(A)
+        except Exception as exc:
+            raise UsageError(f"could not build the {args.preconditioner!r} preconditioner: {exc}") from None
+    t_build = time.perf_counter() - t0
+    it = [0]
+
+    def cb(_):
+        it[0] += 1
+
+    t0 = time.perf_counter()
+    x, info = spla.cg(A, b, M=M, rtol=args.rtol, atol=0.0, maxiter=args.maxiter, callback=cb)
+    t_solve = time.perf_counter() - t0
+    res = float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))
+    out = {"matrix": str(args.matrix), "n": n, "nnz": int(A.nnz), "preconditioner": args.preconditioner,
+           "first": args.first, "degree": getattr(M, "degree", None), "iterations": it[0],
+           "converged": info == 0, "relative_residual": res, "build_s": t_build, "solve_s": t_solve}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        first = f" on {args.first}" if args.first else ""
+        status = "converged" if info == 0 else f"NOT converged (info={info})"
+        print(f"{Path(args.matrix).name}: n={n}, nnz={A.nnz}; CG with {args.preconditioner}{first}: "
+              f"{it[0]} iterations, {status}, relative residual {res:.2e}, "
+              f"build {t_build:.3f} s, solve {t_solve:.3f} s")
+    return 0 if info == 0 else 1
+
+
 def _cmd_list(args) -> int:
     from . import plugin_info
     for row in plugin_info():
@@ -63,10 +152,26 @@ def main(argv=None) -> int:
     for name in ("pre-steps", "post-steps", "n-train", "n-val", "batch"):
         t.add_argument(f"--{name}", type=int, default=None, help="override the config")
     t.set_defaults(func=_cmd_train)
+    s = sub.add_parser("solve", help="solve A x = b with scipy's CG and an autospec preconditioner")
+    s.add_argument("matrix", help="Matrix Market file (.mtx or .mtx.gz), symmetric positive definite")
+    s.add_argument("--rhs", default=None, help="right-hand side (.npy, .mtx or text); default: seeded Gaussian")
+    s.add_argument("--preconditioner", default="chebyshev", help="plugin name, or 'none' (default chebyshev)")
+    s.add_argument("--first", default=None, help="first level for a two-level preconditioner "
+                   "(jacobi, ichol, ict, ilu, amg, amg-rs)")
+    s.add_argument("--rtol", type=float, default=1e-10)
+    s.add_argument("--degree", type=int, default=11)
+    s.add_argument("--maxiter", type=int, default=20000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=_cmd_solve)
     ls = sub.add_parser("list", help="registered plugins, where they come from, whether they load")
     ls.set_defaults(func=_cmd_list)
     args = ap.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"autospec {args.cmd}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

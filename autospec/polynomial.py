@@ -162,9 +162,22 @@ class PolynomialPreconditioner:
             the default is the plugin's :meth:`default_scaling` (``"auto"`` for preconditioners,
             ``None`` for filters and ``A^{-1/2}``).
         probe_method, probe_steps, seed : probe settings (``"lanczos"``, 50 steps, seed 0).
+        first : a first level (``"jacobi"``, ``"ichol"``, ``"ict"``, ``"ilu"``, ``"amg"``,
+            ``"amg-rs"`` or a ``LinearOperator``): returns the two-level
+            :class:`~autospec.compose.TwoLevelOperator` ``P(M1 A) M1`` instead.
         **options : plugin options (see the plugin's :meth:`coefficients`).
         """
         opts = {**self.defaults, **options}
+        if "first" in opts:  # two-level: M = P(M1 A) M1 (autospec.compose)
+            from .compose import two_level
+            first = opts.pop("first")
+            kw = {k: opts.pop(k) for k in ("shift", "first_options") if k in opts}
+            steps = opts.pop("probe_steps", 50)
+            seed = opts.pop("seed", 0)
+            opts.pop("scaling", None)
+            deg = opts.pop("degree", None) if degree is None else degree
+            return two_level(A, first=first, second=self, degree=self.default_degree if deg is None else deg,
+                             probe_steps=steps, seed=seed, **kw, **opts)
         build = {k: opts.pop(k) for k in list(opts) if k in _BUILD_KEYS}
         bound_degree = opts.pop("degree", None)  # always popped: build(degree=) overrides get(degree=)
         degree = bound_degree if degree is None else degree

@@ -1,0 +1,93 @@
+"""The ``autospec`` command line: solve, list, and one-line errors for bad input."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+
+from autospec.cli import main
+from autospec.io import example_matrix
+from conftest import poisson2d
+
+
+@pytest.fixture
+def spd_file(tmp_path):
+    path = tmp_path / "p.mtx"
+    scipy.io.mmwrite(str(path), poisson2d(12))
+    return path
+
+
+def _run(capsys, *argv):
+    rc = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_solve_json_reports_a_true_solution(capsys, spd_file, tmp_path):
+    A = poisson2d(12)
+    x_true = np.random.default_rng(3).standard_normal(A.shape[0])
+    np.save(tmp_path / "b.npy", A @ x_true)
+    rc, out, err = _run(capsys, "solve", spd_file, "--rhs", tmp_path / "b.npy", "--json")
+    assert rc == 0 and err == ""
+    rec = json.loads(out)
+    assert rec["converged"] and rec["relative_residual"] <= 1.5e-10
+    assert rec["n"] == 144 and rec["degree"] == 11 and rec["iterations"] > 0
+
+
+@pytest.mark.parametrize("extra", [[], ["--preconditioner", "none"], ["--preconditioner", "jacobi"],
+                                   ["--first", "amg"]])
+def test_solve_text_output(capsys, spd_file, extra):
+    rc, out, err = _run(capsys, "solve", spd_file, *extra)
+    assert rc == 0 and "converged" in out and out.count("\n") == 1
+
+
+def _one_line_error(rc, err, needle):
+    assert rc == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert needle in err
+
+
+def test_missing_file(capsys, tmp_path):
+    rc, out, err = _run(capsys, "solve", tmp_path / "nothere.mtx")
+    _one_line_error(rc, err, "not found")
+
+
+def test_not_matrix_market(capsys, tmp_path):
+    p = tmp_path / "x.mtx"
+    p.write_text("hello\n")
+    rc, out, err = _run(capsys, "solve", p)
+    _one_line_error(rc, err, "Matrix Market")
+
+
+def test_non_square_and_non_symmetric(capsys, tmp_path):
+    p = tmp_path / "rect.mtx"
+    scipy.io.mmwrite(str(p), sp.random(5, 7, density=0.5, random_state=0))
+    rc, out, err = _run(capsys, "solve", p)
+    _one_line_error(rc, err, "square")
+    q = tmp_path / "nonsym.mtx"
+    scipy.io.mmwrite(str(q), sp.csr_matrix(np.array([[2.0, 1.0], [0.0, 2.0]])))
+    rc, out, err = _run(capsys, "solve", q)
+    _one_line_error(rc, err, "symmetric")
+
+
+def test_rhs_of_wrong_length(capsys, spd_file, tmp_path):
+    np.save(tmp_path / "b.npy", np.ones(3))
+    rc, out, err = _run(capsys, "solve", spd_file, "--rhs", tmp_path / "b.npy")
+    _one_line_error(rc, err, "length 3")
+
+
+def test_indefinite_matrix_is_reported(capsys, tmp_path):
+    p = tmp_path / "indef.mtx"
+    scipy.io.mmwrite(str(p), sp.diags(np.r_[-1.0, np.linspace(1, 2, 20)]).tocsr())
+    rc, out, err = _run(capsys, "solve", p)
+    _one_line_error(rc, err, "not SPD")
+
+
+def test_list_shows_builtins(capsys):
+    rc, out, err = _run(capsys, "list")
+    assert rc == 0
+    for name in ("chebyshev", "jacobi", "neumann", "power", "richardson"):
+        assert name in out
