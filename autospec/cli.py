@@ -128,6 +128,40 @@ def _cmd_solve(args) -> int:
     return 0 if info == 0 else 1
 
 
+def _cmd_bench(args) -> int:
+    from tqdm import tqdm
+
+    from . import available, bench
+
+    names = set(args.only.split(",")) if args.only else None
+    try:
+        probs = bench.load_problems(args.matrices, names, args.min_n, args.max_n, args.poisson,
+                                    include_dir=not args.no_matrices)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    if not probs:
+        raise UsageError("no problems selected")
+    polys = [p for p in args.polys.split(",") if p]
+    unknown = [p for p in polys if p not in available()]
+    if unknown:
+        raise UsageError(f"unknown preconditioner(s) {', '.join(unknown)}; available: {', '.join(available())}")
+    steps = [int(s) for s in args.probe_steps.split(",") if s]
+    firsts = [f for f in args.first_levels.split(",") if f]
+    per = 2 + len(steps) * len(polys) + len(firsts) * (1 + len(polys))
+    bar = tqdm(total=per * len(probs), desc="bench", unit="solve", mininterval=1)
+
+    def progress(desc):
+        bar.set_postfix_str(desc, refresh=False)
+        bar.update(1)
+
+    rows = bench.run(probs, polys, steps, args.degree, args.rtol, args.maxiter, args.seed, firsts, progress)
+    bar.close()
+    js, md = bench.write(rows, args.out)
+    print(bench.markdown(rows))
+    print(f"\nwritten: {js} and {md}")
+    return 0
+
+
 def _cmd_list(args) -> int:
     from . import plugin_info
     for row in plugin_info():
@@ -164,6 +198,23 @@ def main(argv=None) -> int:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=_cmd_solve)
+    bn = sub.add_parser("bench", help="the App. E benchmark protocol: JSON + Markdown table")
+    bn.add_argument("--matrices", default=None, help="directory of .mtx[.gz] files "
+                    "(default $AUTOSPEC_MATRICES or ../shared/matrices)")
+    bn.add_argument("--no-matrices", action="store_true", help="only the generated Poisson problem")
+    bn.add_argument("--only", default=None, help="comma-separated matrix names")
+    bn.add_argument("--min-n", type=int, default=0)
+    bn.add_argument("--max-n", type=int, default=None)
+    bn.add_argument("--poisson", type=int, default=0, help="add a POISSON x POISSON 2-D Poisson problem")
+    bn.add_argument("--polys", default="chebyshev", help="one-level and second-level polynomial plugins")
+    bn.add_argument("--probe-steps", default="50,200")
+    bn.add_argument("--first-levels", default="ichol,amg")
+    bn.add_argument("--degree", type=int, default=11)
+    bn.add_argument("--rtol", type=float, default=1e-10)
+    bn.add_argument("--maxiter", type=int, default=20000)
+    bn.add_argument("--seed", type=int, default=0)
+    bn.add_argument("--out", default="bench-out", help="output directory for bench.json and bench.md")
+    bn.set_defaults(func=_cmd_bench)
     ls = sub.add_parser("list", help="registered plugins, where they come from, whether they load")
     ls.set_defaults(func=_cmd_list)
     args = ap.parse_args(argv)

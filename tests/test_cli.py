@@ -91,3 +91,28 @@ def test_list_shows_builtins(capsys):
     assert rc == 0
     for name in ("chebyshev", "jacobi", "neumann", "power", "richardson"):
         assert name in out
+
+
+def test_bench_writes_json_and_markdown(capsys, tmp_path):
+    d = tmp_path / "mats"
+    d.mkdir()
+    scipy.io.mmwrite(str(d / "p12.mtx"), poisson2d(12))
+    scipy.io.mmwrite(str(d / "b08.mtx"), example_matrix("bcsstk08"))
+    out = tmp_path / "out"
+    rc, stdout, err = _run(capsys, "bench", "--matrices", d, "--probe-steps", "30", "--out", out)
+    assert rc == 0
+    rows = json.loads((out / "bench.json").read_text())
+    methods = {r["method"] for r in rows}
+    assert {"cg", "jacobi", "chebyshev", "ic0-pcg", "ic0+chebyshev", "amg-pcg", "amg+chebyshev"} <= methods
+    for r in rows:
+        assert "error" not in r and r["converged"] and r["relres"] <= 1.5e-10
+        assert r["matvecs"] >= r["iterations"] and r["inner_products"] >= 3 * r["iterations"]
+    by = {(r["matrix"], r["method"]): r for r in rows}
+    for m in ("p12", "b08"):
+        assert by[(m, "ic0+chebyshev")]["iterations"] < by[(m, "ic0-pcg")]["iterations"]
+    assert "| b08 |" in (out / "bench.md").read_text()
+
+
+def test_bench_missing_directory(capsys, tmp_path):
+    rc, out, err = _run(capsys, "bench", "--matrices", tmp_path / "none")
+    _one_line_error(rc, err, "not found")

@@ -1,0 +1,195 @@
+"""The benchmark protocol of App. E, as ``autospec bench`` runs it (no asv needed).
+
+For every SPD matrix in a directory (``--matrices DIR``, else
+``$AUTOSPEC_MATRICES``, else ``../shared/matrices``), optionally a generated
+2-D Poisson problem: a seeded Gaussian right-hand side, scipy's CG to
+``rtol`` (default 1e-10) on the relative residual, degree 11, probes of 50 and
+200 Lanczos steps.  Rows: plain CG, Jacobi-PCG, each one-level polynomial
+plugin (default ``chebyshev``, plus ``learned`` when registered), IC(0)-PCG and
+IC(0) + polynomial, AMG-PCG and AMG + polynomial.  Columns: iterations,
+products with ``A``, inner products (3 per CG iteration in scipy's ``cg``:
+``r.z``, ``p.Ap`` and the residual norm; 2 per probe step), probe, build and
+solve time, the final true relative residual, and for one-level polynomial
+rows the Krylov bound ``ceil(iterations of Jacobi-PCG / (degree + 1))``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from . import registry
+from .compose import FirstLevelError, first_level, two_level
+from .io import read_matrix
+from .probe import lanczos
+from .scaling import jacobi_scale
+from .validation import as_operator
+
+__all__ = ["matrix_dir", "load_problems", "run", "markdown", "poisson2d"]
+
+DEFAULT_DIR = Path("..") / "shared" / "matrices"
+
+
+def poisson2d(side: int) -> sp.csr_matrix:
+    T = sp.diags([-np.ones(side - 1), 2 * np.ones(side), -np.ones(side - 1)], [-1, 0, 1])
+    I = sp.identity(side)
+    return (sp.kron(I, T) + sp.kron(T, I)).tocsr()
+
+
+def matrix_dir(option: str | None = None) -> Path:
+    d = Path(option or os.environ.get("AUTOSPEC_MATRICES") or DEFAULT_DIR)
+    if not d.is_dir():
+        raise FileNotFoundError(f"matrix directory {d} not found: pass --matrices DIR or set AUTOSPEC_MATRICES")
+    return d
+
+
+def load_problems(directory=None, names=None, min_n: int = 0, max_n: int | None = None,
+                  poisson: int = 0, include_dir: bool = True) -> list[tuple[str, sp.csr_matrix]]:
+    """``(name, A)`` pairs, smallest first; ``poisson`` adds a ``poisson x poisson`` grid."""
+    probs = []
+    if poisson:
+        probs.append((f"poisson2d_{poisson}", poisson2d(poisson)))
+    if include_dir:
+        d = matrix_dir(directory)
+        files = sorted(list(d.glob("*.mtx")) + list(d.glob("*.mtx.gz")))
+        if not files:
+            raise FileNotFoundError(f"no .mtx or .mtx.gz files in {d}")
+        for f in files:
+            name = f.name.split(".mtx")[0]
+            if names and name not in names:
+                continue
+            A = read_matrix(f)
+            if A.shape[0] >= min_n and (max_n is None or A.shape[0] <= max_n):
+                probs.append((name, A))
+    return sorted(probs, key=lambda p: p[1].shape[0])
+
+
+def _cg(A, b, M, rtol, maxiter):
+    it = [0]
+
+    def cb(_):
+        it[0] += 1
+
+    t0 = time.perf_counter()
+    x, info = spla.cg(A, b, M=M, rtol=rtol, atol=0.0, maxiter=maxiter, callback=cb)
+    t = time.perf_counter() - t0
+    return {"iterations": it[0], "converged": info == 0, "solve_s": t,
+            "relres": float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))}
+
+
+def _row(matrix, n, method, res, degree=0, probe_steps=0, probe_s=0.0, build_s=0.0, **extra):
+    its = res["iterations"]
+    return {"matrix": matrix, "n": n, "method": method, "degree": degree, "probe_steps": probe_steps,
+            **res, "matvecs": its * (degree + 1) + probe_steps + (1 if degree else 0),
+            "inner_products": 3 * its + 2 * probe_steps, "probe_s": probe_s, "build_s": build_s,
+            "total_s": build_s + res["solve_s"], **extra}
+
+
+def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11, rtol: float = 1e-10,
+        maxiter: int = 20000, seed: int = 0, first_levels=("ichol", "amg"), progress=None) -> list[dict]:
+    """Run the protocol; ``progress(desc)`` is called before each solve (for a progress bar)."""
+    rows = []
+    for name, A in problems:
+        n = A.shape[0]
+        b = np.random.default_rng(seed).standard_normal(n)
+        step = progress or (lambda desc: None)
+        step(f"{name}: cg")
+        rows.append(_row(name, n, "cg", _cg(A, b, None, rtol, maxiter)))
+        step(f"{name}: jacobi")
+        t0 = time.perf_counter()
+        Mj = registry.get("jacobi").build(A)
+        rows.append(_row(name, n, "jacobi", _cg(A, b, Mj, rtol, maxiter), build_s=time.perf_counter() - t0))
+        jac = rows[-1]
+        bound = math.ceil(jac["iterations"] / (degree + 1)) if jac["converged"] else None
+        S, _ = jacobi_scale(as_operator(A))
+        for steps in probe_steps:
+            t0 = time.perf_counter()
+            probe = lanczos(S, steps=steps, seed=seed)
+            tp = time.perf_counter() - t0
+            for poly in polys:
+                step(f"{name}: {poly} (probe {steps})")
+                t0 = time.perf_counter()
+                M = registry.get(poly).build(A, probe=probe, degree=degree)
+                tb = time.perf_counter() - t0 + tp
+                rows.append(_row(name, n, poly, _cg(A, b, M, rtol, maxiter), degree, steps, tp, tb,
+                                 krylov_bound=bound, fallback=M.coefficients.meta.get("fallback")))
+        for first in first_levels:
+            label = {"ichol": "ic0", "amg": "amg"}.get(first, first)
+            step(f"{name}: {label}")
+            t0 = time.perf_counter()
+            try:
+                M1 = first_level(A, first)
+            except (FirstLevelError, ValueError) as exc:
+                rows.append({"matrix": name, "n": n, "method": f"{label}-pcg", "error": str(exc)})
+                continue
+            t1 = time.perf_counter() - t0
+            M1op = spla.LinearOperator(A.shape, matvec=M1, dtype=np.float64)
+            rows.append(_row(name, n, f"{label}-pcg", _cg(A, b, M1op, rtol, maxiter), build_s=t1))
+            for poly in polys:
+                step(f"{name}: {label}+{poly}")
+                t0 = time.perf_counter()
+                try:
+                    M = two_level(A, first=first, second=poly, degree=degree, probe_steps=probe_steps[0],
+                                  seed=seed)
+                except Exception as exc:
+                    rows.append({"matrix": name, "n": n, "method": f"{label}+{poly}", "error": str(exc)})
+                    continue
+                tb = time.perf_counter() - t0
+                rows.append(_row(name, n, f"{label}+{poly}", _cg(A, b, M, rtol, maxiter), degree,
+                                 probe_steps[0], 0.0, tb))
+    return rows
+
+
+def _its(r):
+    if "error" in r:
+        return "breakdown"
+    s = str(r["iterations"]) if r["converged"] else f">{r['iterations']}"
+    return s + ("*" if r.get("fallback") else "")
+
+
+def markdown(rows: list[dict]) -> str:
+    """One line per matrix: iterations of every method (``*``: safety fallback; ``>``: not converged)."""
+    methods, seen = [], set()
+    for r in rows:
+        key = (r["method"], r.get("probe_steps", 0))
+        if key not in seen:
+            seen.add(key)
+            methods.append(key)
+    head = ["matrix", "n"] + [m if not p or m.endswith(("pcg",)) or "+" in m else f"{m} (probe {p})"
+                              for m, p in methods]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    by = {}
+    for r in rows:
+        by.setdefault(r["matrix"], {})[(r["method"], r.get("probe_steps", 0))] = r
+    for mat, d in by.items():
+        n = next(iter(d.values()))["n"]
+        out.append("| " + " | ".join([mat, str(n)] + [_its(d[k]) if k in d else "" for k in methods]) + " |")
+    best = [_best_time(d) for d in by.values()]
+    out.append("")
+    out.append("Fastest to the tolerance (probe and build included): " + ", ".join(
+        f"{m}: {b}" for m, b in zip(by, best)))
+    return "\n".join(out)
+
+
+def _best_time(d):
+    ok = [r for r in d.values() if "error" not in r and r["converged"]]
+    if not ok:
+        return "none converged"
+    r = min(ok, key=lambda r: r["total_s"])
+    return f"{r['method']} ({r['total_s']:.3f} s)"
+
+
+def write(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    js = out_dir / "bench.json"
+    md = out_dir / "bench.md"
+    js.write_text(json.dumps(rows, indent=1, default=str) + "\n")
+    md.write_text(markdown(rows) + "\n")
+    return js, md
