@@ -126,7 +126,11 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
             try:
                 M1 = first_level(A, first)
             except (FirstLevelError, ValueError) as exc:
-                rows.append({"matrix": name, "n": n, "method": f"{label}-pcg", "error": str(exc)})
+                rows.append({"matrix": name, "n": n, "method": f"{label}-pcg", "probe_steps": 0,
+                             "error": str(exc)})
+                for poly in polys:
+                    rows.append({"matrix": name, "n": n, "method": f"{label}+{poly}",
+                                 "probe_steps": probe_steps[0], "error": str(exc)})
                 continue
             t1 = time.perf_counter() - t0
             M1op = spla.LinearOperator(A.shape, matvec=M1, dtype=np.float64)
@@ -138,7 +142,8 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
                     M = two_level(A, first=first, second=poly, degree=degree, probe_steps=probe_steps[0],
                                   seed=seed)
                 except Exception as exc:
-                    rows.append({"matrix": name, "n": n, "method": f"{label}+{poly}", "error": str(exc)})
+                    rows.append({"matrix": name, "n": n, "method": f"{label}+{poly}",
+                                 "probe_steps": probe_steps[0], "error": str(exc)})
                     continue
                 tb = time.perf_counter() - t0
                 rows.append(_row(name, n, f"{label}+{poly}", _cg(A, b, M, rtol, maxiter), degree,
@@ -148,7 +153,7 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
 
 def _its(r):
     if "error" in r:
-        return "breakdown"
+        return "breakdown" if "broke down" in r["error"] else "error"
     s = str(r["iterations"]) if r["converged"] else f">{r['iterations']}"
     return s + ("*" if r.get("fallback") else "")
 

@@ -48,12 +48,18 @@ def _ichol(A: sp.csr_matrix, kind: str, shift: float, **opts) -> Callable:
     except ImportError:  # pragma: no cover - depends on the environment
         raise FirstLevelError("first='ichol'/'ict' needs the ilupp package: pip install ilupp==1.0.2") from None
     B = _shifted(A, shift).tocsr()
+    hint = "retry with a diagonal shift (shift=0.01 factorises A + 0.01 diag(A)) or use first='amg'"
     try:
         P = ilupp.IChol0Preconditioner(B) if kind == "ichol" else \
             ilupp.ICholTPreconditioner(B, **({"add_fill_in": 10, "threshold": 1e-3} | opts))
     except Exception as exc:
-        raise FirstLevelError(f"incomplete Cholesky ({kind}) broke down: {exc}; retry with "
-                              "shift=1e-3 (factorises A + shift diag(A)) or use first='amg'") from None
+        raise FirstLevelError(f"incomplete Cholesky ({kind}) broke down: {exc}; {hint}") from None
+    # ilupp does not report a non-positive pivot: its factor then holds NaN or Inf
+    diag = np.concatenate([np.asarray(f.diagonal()) for f in P.factors()])
+    if not np.all(np.isfinite(diag)) or np.any(diag <= 0):
+        raise FirstLevelError(f"incomplete Cholesky ({kind}) broke down: a non-positive pivot "
+                              f"(the factor has {np.count_nonzero(~(np.isfinite(diag) & (diag > 0)))} "
+                              f"bad diagonal entries); {hint}")
     return lambda v: P @ np.asarray(v, dtype=np.float64)
 
 

@@ -98,3 +98,16 @@ def test_indefinite_M1A_rejected():
     A = poisson2d(10)
     with pytest.raises(autospec.NotPositiveDefiniteError):
         two_level(A, first=lambda v: -v, second="chebyshev")
+
+
+def test_ic0_breakdown_on_kershaw_matrix_is_reported():
+    """Kershaw's 4x4 SPD matrix: IC(0) meets a non-positive pivot; a shift repairs it."""
+    pytest.importorskip("ilupp")
+    K = sp.csr_matrix(np.array([[3.0, -2.0, 0.0, 2.0], [-2.0, 3.0, -2.0, 0.0],
+                                [0.0, -2.0, 3.0, -2.0], [2.0, 0.0, -2.0, 3.0]]))
+    assert np.linalg.eigvalsh(K.toarray()).min() > 0
+    with pytest.raises(FirstLevelError, match="broke down.*shift"):
+        first_level(K, "ichol")
+    M1 = first_level(K, "ichol", shift=1.0)
+    v = np.ones(4)
+    assert np.all(np.isfinite(M1(v))) and v @ M1(v) > 0

@@ -1,0 +1,135 @@
+"""The ``k`` smallest eigenpairs with a polynomial filter (Sec. 5.2, App. E).
+
+Protocol of :func:`smallest`: a warm-start probe (``probe_iters`` restarts of
+scipy's ``eigsh`` with subspace size ``ncv = 4k``, ``k + 5`` pairs requested);
+a shift ``X = sigma I - A`` with ``sigma`` an upper bound of ``lambda_max`` (a
+short Lanczos run), which makes the wanted end the dominant one; the filter
+``P`` built by the chosen plugin from the probe of ``X`` (its Ritz values are
+``sigma - theta``); ARPACK (``eigsh``, largest algebraic) on the filtered
+operator ``P(X)``; and Rayleigh-Ritz with ``A`` on the converged vectors, so
+the returned eigenvalues are ``A``'s, with residual norms ``||A v - lambda v||``.
+
+``filter="chebyshev"`` is ``T_d`` on ``[0, theta_(j)]`` of ``X`` with ``j = ceil(1.5 k)``
+(counted from the top, capped by the probe), the unwanted part of the
+spectrum; ``"power"`` is ``X^d``.  For a symmetric indefinite ``A``,
+``square=True`` filters ``A^2`` instead (the eigenvalues of smallest
+magnitude) and Rayleigh-Ritz with ``A`` restores their signs.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse.linalg as spla
+
+from . import registry
+from .probe import NotPositiveDefiniteError, SpectralProbe, eigsh_warm_start, lanczos
+from .validation import as_operator
+
+__all__ = ["EigenResult", "smallest"]
+
+
+@dataclass
+class EigenResult:
+    """Eigenvalues (ascending), eigenvectors (columns), residual norms and cost counters."""
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    residuals: np.ndarray
+    filter_applications: int
+    matvecs: int
+    time_probe: float
+    time_build: float
+    time_solve: float
+    filter: str
+    degree: int
+    info: dict = field(default_factory=dict)
+
+
+class _Counter:
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, v):
+        self.calls += 1 if np.ndim(v) == 1 else np.shape(v)[1]
+        return self.fn(v)
+
+
+def smallest(A, k: int, filter: str = "chebyshev", degree: int = 21, ncv: int | None = None,
+             tol: float = 1e-10, probe_iters: int = 20, seed: int = 0, square: bool = False,
+             maxiter: int | None = None) -> EigenResult:
+    """The ``k`` smallest eigenpairs of a symmetric positive definite ``A`` (module docstring)."""
+    op = as_operator(A)
+    n = op.n
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if k >= n:
+        raise ValueError(f"k = {k} must be smaller than the matrix size n = {n}")
+    ncv = min(n, ncv or max(4 * k, k + 7))
+    matvec_A = _Counter(lambda v: np.asarray(op.matvec(np.asarray(v, dtype=op.dtype)), dtype=np.float64))
+    if square:
+        base = _Counter(lambda v: matvec_A(matvec_A(v)))
+    else:
+        base = matvec_A
+    B = spla.LinearOperator((n, n), matvec=base, matmat=base, dtype=np.float64)
+
+    t0 = time.perf_counter()
+    bound = lanczos(B, steps=min(30, n), seed=seed)
+    if not square:
+        try:
+            bound.require_positive_definite("A")
+        except NotPositiveDefiniteError as exc:
+            raise NotPositiveDefiniteError(f"{exc}; for a symmetric indefinite A pass square=True") from None
+    sigma = bound.lambda_max_bound * 1.01
+    X = spla.LinearOperator((n, n), matvec=lambda v: sigma * v - base(v),
+                            matmat=lambda V: sigma * V - base(V), dtype=np.float64)
+    warm = eigsh_warm_start(B, k=k, iters=probe_iters, ncv=ncv, seed=seed)
+    if not square and warm.theta_min < -1e-12 * abs(warm.theta_max):
+        raise NotPositiveDefiniteError("A is not positive definite (the eigsh probe found a negative "
+                                       "Ritz value); for a symmetric indefinite A pass square=True")
+    probe_X = SpectralProbe(sigma - warm.ritz_values, warm.residuals, warm.method, warm.steps, n,
+                            matvecs=warm.matvecs)
+    t_probe = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    if filter == "power":
+        opts = {}
+    elif filter == "chebyshev":
+        j = min(max(math.ceil(1.5 * k), k + 1), probe_X.ritz_values.size)
+        hi = float(probe_X.ritz_values[::-1][j - 1])
+        opts = {"task": "filter", "interval": (0.0, hi)}
+    else:
+        opts = {"task": "eigen", "k": k}
+    plugin = registry.get(filter)
+    M = plugin.build(X, probe=probe_X, degree=degree, scaling=None, check_symmetric=False, **opts)
+    applications = _Counter(M.matvec)
+    F = spla.LinearOperator((n, n), matvec=applications, dtype=np.float64)
+    t_build = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    v0 = np.random.default_rng(seed).standard_normal(n)
+    nev = min(k + max(2, k // 2), n - 1)
+    _, V = spla.eigsh(F, k=nev, which="LA", ncv=min(n, max(ncv, 2 * nev + 1)), tol=tol, v0=v0,
+                      maxiter=maxiter)
+    Q, _ = np.linalg.qr(V)
+    AQ = np.column_stack([matvec_A(Q[:, i]) for i in range(Q.shape[1])])
+    H = 0.5 * (Q.T @ AQ + (Q.T @ AQ).T)
+    if square:
+        H2 = Q.T @ np.column_stack([matvec_A(AQ[:, i]) for i in range(Q.shape[1])])
+        w2, S = sla.eigh(0.5 * (H2 + H2.T))
+        order = np.argsort(w2)[:k]
+        Y = Q @ S[:, order]
+        lam = np.einsum("ij,ij->j", Y, np.column_stack([matvec_A(Y[:, i]) for i in range(k)]))
+    else:
+        w, S = sla.eigh(H)
+        order = np.argsort(w)[:k]
+        lam, Y = w[order], Q @ S[:, order]
+    R = np.column_stack([matvec_A(Y[:, i]) for i in range(k)]) - Y * lam
+    t_solve = time.perf_counter() - t0
+    idx = np.argsort(lam)
+    return EigenResult(lam[idx], Y[:, idx], np.linalg.norm(R, axis=0)[idx], applications.calls,
+                       matvec_A.calls, t_probe, t_build, t_solve, filter, M.degree,
+                       {"sigma": sigma, "interval": M.coefficients.meta.get("interval")})

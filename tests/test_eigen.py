@@ -1,0 +1,60 @@
+"""k smallest eigenpairs with polynomial filters, against analytic spectra."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import autospec
+from autospec.eigen import smallest
+from conftest import poisson2d, poisson2d_eigenvalues
+
+
+def lap1d(n):
+    return sp.diags([-np.ones(n - 1), 2 * np.ones(n), -np.ones(n - 1)], [-1, 0, 1]).tocsr()
+
+
+@pytest.mark.parametrize("filt", ["chebyshev", "power"])
+def test_laplacian_1d(filt):
+    n, k = 300, 6
+    exact = 2 - 2 * np.cos(np.arange(1, k + 1) * np.pi / (n + 1))
+    r = smallest(lap1d(n), k, filter=filt)
+    np.testing.assert_allclose(r.eigenvalues, exact, rtol=1e-9)
+    assert r.residuals.max() <= 1e-8 and r.filter_applications > 0 and r.matvecs > r.filter_applications
+    # eigenvectors: orthonormal and A v = lambda v
+    assert np.allclose(r.eigenvectors.T @ r.eigenvectors, np.eye(k), atol=1e-8)
+
+
+@pytest.mark.parametrize("filt", ["chebyshev", "power"])
+def test_laplacian_2d_with_multiple_eigenvalues(filt):
+    side, k = 20, 6
+    exact = poisson2d_eigenvalues(side)[:k]
+    r = smallest(poisson2d(side), k, filter=filt)
+    np.testing.assert_allclose(r.eigenvalues, exact, rtol=1e-9)
+
+
+@pytest.mark.parametrize("filt", ["chebyshev", "power"])
+def test_diagonal(filt):
+    lam = np.sort(np.random.default_rng(2).uniform(0.5, 100.0, 250))
+    r = smallest(sp.diags(lam).tocsr(), 8, filter=filt)
+    np.testing.assert_allclose(r.eigenvalues, lam[:8], rtol=1e-9)
+
+
+def test_square_for_indefinite():
+    lam = np.concatenate([-np.linspace(0.3, 5.0, 60), np.linspace(0.1, 4.0, 80)])
+    A = sp.diags(lam).tocsr()
+    with pytest.raises(autospec.NotPositiveDefiniteError, match="square=True"):
+        smallest(A, 4)
+    r = smallest(A, 4, square=True)
+    ref = lam[np.argsort(np.abs(lam))[:4]]
+    np.testing.assert_allclose(np.sort(r.eigenvalues), np.sort(ref), rtol=1e-9)
+
+
+def test_errors():
+    A = lap1d(30)
+    with pytest.raises(ValueError, match="smaller than"):
+        smallest(A, 30)
+    with pytest.raises(ValueError, match="positive integer"):
+        smallest(A, 0)
+    with pytest.raises(ValueError, match="symmetric"):
+        smallest(sp.csr_matrix(np.triu(np.ones((10, 10)))), 2)
