@@ -26,20 +26,14 @@ import scipy.sparse.linalg as spla
 
 from . import registry
 from .compose import FirstLevelError, first_level, two_level
-from .io import read_matrix
+from .io import poisson2d, read_matrix
 from .probe import lanczos
 from .scaling import jacobi_scale
 from .validation import as_operator
 
-__all__ = ["matrix_dir", "load_problems", "run", "markdown", "poisson2d"]
+__all__ = ["matrix_dir", "load_problems", "run", "markdown", "solve_cg"]
 
 DEFAULT_DIR = Path("..") / "shared" / "matrices"
-
-
-def poisson2d(side: int) -> sp.csr_matrix:
-    T = sp.diags([-np.ones(side - 1), 2 * np.ones(side), -np.ones(side - 1)], [-1, 0, 1])
-    I = sp.identity(side)
-    return (sp.kron(I, T) + sp.kron(T, I)).tocsr()
 
 
 def matrix_dir(option: str | None = None) -> Path:
@@ -70,7 +64,9 @@ def load_problems(directory=None, names=None, min_n: int = 0, max_n: int | None 
     return sorted(probs, key=lambda p: p[1].shape[0])
 
 
-def _cg(A, b, M, rtol, maxiter):
+def solve_cg(A, b, M=None, rtol: float = 1e-10, maxiter: int = 20000) -> dict:
+    """scipy's ``cg`` with an iteration counter: iterations, convergence, solve time and the
+    true relative residual ``||b - A x|| / ||b||``."""
     it = [0]
 
     def cb(_):
@@ -100,11 +96,11 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
         b = np.random.default_rng(seed).standard_normal(n)
         step = progress or (lambda desc: None)
         step(f"{name}: cg")
-        rows.append(_row(name, n, "cg", _cg(A, b, None, rtol, maxiter)))
+        rows.append(_row(name, n, "cg", solve_cg(A, b, None, rtol, maxiter)))
         step(f"{name}: jacobi")
         t0 = time.perf_counter()
         Mj = registry.get("jacobi").build(A)
-        rows.append(_row(name, n, "jacobi", _cg(A, b, Mj, rtol, maxiter), build_s=time.perf_counter() - t0))
+        rows.append(_row(name, n, "jacobi", solve_cg(A, b, Mj, rtol, maxiter), build_s=time.perf_counter() - t0))
         jac = rows[-1]
         bound = math.ceil(jac["iterations"] / (degree + 1)) if jac["converged"] else None
         S, _ = jacobi_scale(as_operator(A))
@@ -117,7 +113,7 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
                 t0 = time.perf_counter()
                 M = registry.get(poly).build(A, probe=probe, degree=degree)
                 tb = time.perf_counter() - t0 + tp
-                rows.append(_row(name, n, poly, _cg(A, b, M, rtol, maxiter), degree, steps, tp, tb,
+                rows.append(_row(name, n, poly, solve_cg(A, b, M, rtol, maxiter), degree, steps, tp, tb,
                                  krylov_bound=bound, fallback=M.coefficients.meta.get("fallback")))
         for first in first_levels:
             label = {"ichol": "ic0", "amg": "amg"}.get(first, first)
@@ -134,7 +130,7 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
                 continue
             t1 = time.perf_counter() - t0
             M1op = spla.LinearOperator(A.shape, matvec=M1, dtype=np.float64)
-            rows.append(_row(name, n, f"{label}-pcg", _cg(A, b, M1op, rtol, maxiter), build_s=t1))
+            rows.append(_row(name, n, f"{label}-pcg", solve_cg(A, b, M1op, rtol, maxiter), build_s=t1))
             for poly in polys:
                 step(f"{name}: {label}+{poly}")
                 t0 = time.perf_counter()
@@ -146,7 +142,7 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
                                  "probe_steps": probe_steps[0], "error": str(exc)})
                     continue
                 tb = time.perf_counter() - t0
-                rows.append(_row(name, n, f"{label}+{poly}", _cg(A, b, M, rtol, maxiter), degree,
+                rows.append(_row(name, n, f"{label}+{poly}", solve_cg(A, b, M, rtol, maxiter), degree,
                                  probe_steps[0], 0.0, tb))
     return rows
 

@@ -12,28 +12,15 @@ import argparse
 import time
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 import autospec
-from autospec.io import example_matrix, example_names
-
-
-def poisson2d(side: int) -> sp.csr_matrix:
-    T = sp.diags([-np.ones(side - 1), 2 * np.ones(side), -np.ones(side - 1)], [-1, 0, 1])
-    I = sp.identity(side)
-    return (sp.kron(I, T) + sp.kron(T, I)).tocsr()
+from autospec.bench import solve_cg
+from autospec.io import example_matrix, example_names, poisson2d
 
 
 def run(A, b, M, rtol):
-    it = [0]
-
-    def cb(_):
-        it[0] += 1
-
-    t0 = time.perf_counter()
-    x, info = spla.cg(A, b, M=M, rtol=rtol, atol=0.0, maxiter=50_000, callback=cb)
-    return it[0], info == 0, time.perf_counter() - t0, float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))
+    r = solve_cg(A, b, M, rtol, 50_000)
+    return r["iterations"], r["converged"], r["solve_s"], r["relres"]
 
 
 def main(argv=None) -> None:

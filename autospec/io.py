@@ -4,10 +4,11 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-__all__ = ["read_matrix", "example_matrix", "example_names"]
+__all__ = ["read_matrix", "example_matrix", "example_names", "poisson2d"]
 
 _EXAMPLES = ("1138_bus", "bcsstk08")
 
@@ -42,3 +43,10 @@ def example_matrix(name: str) -> sp.csr_matrix:
     ref = resources.files("autospec") / "data" / f"{name}.mtx.gz"
     with resources.as_file(ref) as p:
         return read_matrix(p)
+
+
+def poisson2d(side: int, dtype=np.float64) -> sp.csr_matrix:
+    """The 5-point Dirichlet Laplacian on a ``side x side`` grid (CSR, SPD)."""
+    T = sp.diags([-np.ones(side - 1), 2 * np.ones(side), -np.ones(side - 1)], [-1, 0, 1])
+    I = sp.identity(side)
+    return (sp.kron(I, T) + sp.kron(T, I)).astype(dtype).tocsr()

@@ -22,22 +22,15 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 import autospec
+from autospec.bench import solve_cg
 from benchmarks.common import load_matrices, poisson2d
 
 MAXITER = 20000
 
 
 def solve(A, b, M=None, rtol=1e-10, maxiter=MAXITER):
-    it = [0]
-
-    def cb(_):
-        it[0] += 1
-
-    t0 = time.perf_counter()
-    x, info = spla.cg(A, b, M=M, rtol=rtol, atol=0.0, maxiter=maxiter, callback=cb)
-    t = time.perf_counter() - t0
-    res = float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))
-    return {"iters": it[0], "converged": info == 0, "solve_s": t, "relres": res}
+    r = solve_cg(A, b, M, rtol, maxiter)
+    return {"iters": r["iterations"], "converged": r["converged"], "solve_s": r["solve_s"], "relres": r["relres"]}
 
 
 def run_matrix(name, A, methods, degree, probe_steps, seed=0, scalings=("jacobi", None), ratios=()):

@@ -5,10 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import scipy.sparse as sp
-
-from autospec.io import read_matrix
+from autospec.io import poisson2d, read_matrix  # noqa: F401  (poisson2d is re-exported)
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "matrices"
 
@@ -39,8 +36,3 @@ def load_matrices(option: str | None = None, min_n: int = 0, names=None):
         yield name, A
 
 
-def poisson2d(side: int, dtype=np.float64) -> sp.csr_matrix:
-    """5-point Laplacian on a ``side x side`` grid (Dirichlet), CSR."""
-    T = sp.diags([-np.ones(side - 1), 2 * np.ones(side), -np.ones(side - 1)], [-1, 0, 1])
-    I = sp.identity(side)
-    return (sp.kron(I, T) + sp.kron(T, I)).astype(dtype).tocsr()
