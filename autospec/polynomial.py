@@ -10,6 +10,7 @@ input) or the numpy recurrence (dense or matrix-free input).
 """
 from __future__ import annotations
 
+import abc
 import inspect
 import threading
 from typing import Any
@@ -106,7 +107,7 @@ class PolynomialOperator(spla.LinearOperator):
 _BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric")
 
 
-class PolynomialPreconditioner:
+class PolynomialPreconditioner(abc.ABC):
     """Base class of all preconditioner plugins.
 
     Subclasses set ``name`` and ``default_degree`` and implement
@@ -125,8 +126,9 @@ class PolynomialPreconditioner:
         self.defaults = dict(defaults)
 
     # --- to implement -------------------------------------------------------
+    @abc.abstractmethod
     def coefficients(self, probe: SpectralProbe | None, degree: int, **options: Any) -> Coefficients:
-        raise NotImplementedError
+        """The plugin's only product: ``Coefficients`` of ``P`` for the probed operator."""
 
     def requires_spd(self, **options: Any) -> bool:
         """Whether the operator must be positive definite (preconditioners: yes)."""

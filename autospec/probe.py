@@ -141,6 +141,30 @@ def _start_vector(n: int, seed, dtype) -> np.ndarray:
     return (v / np.linalg.norm(v)).astype(dtype)
 
 
+def _append_step(alphas: list, betas: list, alpha: float, beta: float, n: int, tnorm: float):
+    """Record one Lanczos step; returns ``(tnorm, breakdown)``.  A ``beta`` below
+    ``max(n, 10) eps ||T||`` means an invariant subspace: it is stored as 0."""
+    alphas.append(alpha)
+    tnorm = max(tnorm, abs(alpha) + beta + (betas[-1] if betas else 0.0))
+    betas.append(beta)
+    if beta <= max(n, 10) * np.finfo(np.float64).eps * tnorm:
+        betas[-1] = 0.0
+        return tnorm, True
+    return tnorm, False
+
+
+def _ritz_probe(alphas: list, betas: list, method: str, n: int) -> SpectralProbe:
+    """Ritz values of ``T_m``, residuals ``|beta_m s_{m,i}|`` and quadrature weights ``s_{1,i}^2``."""
+    k = len(alphas)
+    a = np.array(alphas)
+    if k == 1:
+        theta, S = a.copy(), np.ones((1, 1))
+    else:
+        theta, S = sla.eigh_tridiagonal(a, np.array(betas[: k - 1]))
+    res = np.abs(betas[k - 1] * S[-1, :])
+    return SpectralProbe(theta, res, method, k, n, matvecs=k, weights=S[0, :] ** 2)
+
+
 def lanczos(A, steps: int = 50, seed: int | None = 0, *, check_symmetric: bool = False) -> SpectralProbe:
     """``steps`` Lanczos steps from a seeded random start; the basis is not stored.
 
@@ -171,22 +195,11 @@ def lanczos(A, steps: int = 50, seed: int | None = 0, *, check_symmetric: bool =
         w -= corr * v
         alpha += corr
         beta = float(np.linalg.norm(w))
-        alphas.append(alpha)
-        tnorm = max(tnorm, abs(alpha) + beta + (betas[-1] if betas else 0.0))
-        betas.append(beta)
-        if beta <= max(n, 10) * np.finfo(work).eps * tnorm:
-            betas[-1] = 0.0
+        tnorm, breakdown = _append_step(alphas, betas, alpha, beta, n, tnorm)
+        if breakdown:
             break
         v_prev, v = v, w / beta
-    k = len(alphas)
-    a = np.array(alphas)
-    b = np.array(betas[: k - 1])
-    if k == 1:
-        theta, S = a.copy(), np.ones((1, 1))
-    else:
-        theta, S = sla.eigh_tridiagonal(a, b)
-    res = np.abs(betas[k - 1] * S[-1, :])
-    return SpectralProbe(theta, res, "lanczos", k, n, matvecs=k, weights=S[0, :] ** 2)
+    return _ritz_probe(alphas, betas, "lanczos", n)
 
 
 def lanczos_preconditioned(A, M1, steps: int = 50, seed: int | None = 0) -> SpectralProbe:
@@ -231,21 +244,11 @@ def lanczos_preconditioned(A, M1, steps: int = 50, seed: int | None = 0) -> Spec
             raise NotPositiveDefiniteError(f"the first-level preconditioner is not positive definite "
                                            f"(w.M1 w = {b2:.3g})")
         beta = float(np.sqrt(b2))
-        alphas.append(alpha)
-        tnorm = max(tnorm, abs(alpha) + beta + (betas[-1] if betas else 0.0))
-        betas.append(beta)
-        if beta <= max(n, 10) * np.finfo(float).eps * tnorm:
-            betas[-1] = 0.0
+        tnorm, breakdown = _append_step(alphas, betas, alpha, beta, n, tnorm)
+        if breakdown:
             break
         r_prev, r, z = r, w / beta, zw / beta
-    k = len(alphas)
-    a = np.array(alphas)
-    if k == 1:
-        theta, S = a.copy(), np.ones((1, 1))
-    else:
-        theta, S = sla.eigh_tridiagonal(a, np.array(betas[: k - 1]))
-    res = np.abs(betas[k - 1] * S[-1, :])
-    return SpectralProbe(theta, res, "lanczos_preconditioned", k, n, matvecs=k, weights=S[0, :] ** 2)
+    return _ritz_probe(alphas, betas, "lanczos_preconditioned", n)
 
 
 def _rayleigh_ritz(op: Operator, Q: np.ndarray):
