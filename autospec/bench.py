@@ -88,8 +88,11 @@ def _row(matrix, n, method, res, degree=0, probe_steps=0, probe_s=0.0, build_s=0
 
 
 def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11, rtol: float = 1e-10,
-        maxiter: int = 20000, seed: int = 0, first_levels=("ichol", "amg"), progress=None) -> list[dict]:
-    """Run the protocol; ``progress(desc)`` is called before each solve (for a progress bar)."""
+        maxiter: int = 20000, seed: int = 0, first_levels=("ichol", "amg"), progress=None,
+        options: dict | None = None) -> list[dict]:
+    """Run the protocol; ``progress(desc)`` is called before each solve (for a progress bar);
+    ``options[name]`` are keyword options for ``registry.get(name)`` (e.g. another weight file)."""
+    options = options or {}
     rows = []
     for name, A in problems:
         n = A.shape[0]
@@ -111,10 +114,11 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
             for poly in polys:
                 step(f"{name}: {poly} (probe {steps})")
                 t0 = time.perf_counter()
-                M = registry.get(poly).build(A, probe=probe, degree=degree)
+                M = registry.get(poly, **options.get(poly, {})).build(A, probe=probe, degree=degree)
                 tb = time.perf_counter() - t0 + tp
                 rows.append(_row(name, n, poly, solve_cg(A, b, M, rtol, maxiter), degree, steps, tp, tb,
-                                 krylov_bound=bound, fallback=M.coefficients.meta.get("fallback")))
+                                 krylov_bound=bound, fallback=M.coefficients.meta.get("fallback"),
+                                 selected=M.coefficients.meta.get("selected")))
         for first in first_levels:
             label = {"ichol": "ic0", "amg": "amg"}.get(first, first)
             step(f"{name}: {label}")
@@ -151,11 +155,12 @@ def _its(r):
     if "error" in r:
         return "breakdown" if "broke down" in r["error"] else "error"
     s = str(r["iterations"]) if r["converged"] else f">{r['iterations']}"
-    return s + ("*" if r.get("fallback") else "")
+    return s + ("*" if r.get("fallback") else "") + ("°" if r.get("selected") == "base" else "")
 
 
 def markdown(rows: list[dict]) -> str:
-    """One line per matrix: iterations of every method (``*``: safety fallback; ``>``: not converged)."""
+    """One line per matrix: iterations of every method (``*``: safety fallback; ``°``: the
+    learned plugin kept its base polynomial after verification; ``>``: not converged)."""
     methods, seen = [], set()
     for r in rows:
         key = (r["method"], r.get("probe_steps", 0))
@@ -175,7 +180,45 @@ def markdown(rows: list[dict]) -> str:
     out.append("")
     out.append("Fastest to the tolerance (probe and build included): " + ", ".join(
         f"{m}: {b}" for m, b in zip(by, best)))
+    for c in compare(rows):
+        out.append("")
+        out.append(f"learned vs chebyshev (probe {c['probe_steps']}, {c['matrices']} matrices): "
+                   f"learned <= chebyshev on {c['frac_le']:.0%}, worst ratio {c['max_ratio']:.2f}, "
+                   f"geomean jacobi/learned {c['geomean_jacobi_over']:.2f}, base kept {c['base_kept']}x, "
+                   f"safety fallbacks {c['fallbacks']}x")
     return "\n".join(out)
+
+
+def compare(rows: list[dict], a: str = "learned", b: str = "chebyshev") -> list[dict]:
+    """Per probe size, how one-level plugin ``a`` fares against ``b`` (App. E, Table 4a):
+    matrices, fraction with ``its(a) <= its(b)``, the largest ``its(a) / its(b)``, the
+    geometric mean of ``its(jacobi) / its(a)``, how often ``a`` kept its base polynomial and
+    how often its safety check fell back."""
+    out = []
+    steps = sorted({r.get("probe_steps", 0) for r in rows if r["method"] == a})
+    for s in steps:
+        by = {}
+        for r in rows:
+            if "error" in r:
+                continue
+            key = r["method"] if r["method"] == "jacobi" else (r["method"], r.get("probe_steps", 0))
+            by.setdefault(r["matrix"], {})[key] = r
+        ra, rj, base_kept, fallbacks = [], [], 0, 0
+        for d in by.values():
+            if (a, s) in d and (b, s) in d and "jacobi" in d:
+                x, y, j = d[(a, s)], d[(b, s)], d["jacobi"]
+                if not (x["converged"] and y["converged"] and j["converged"]):
+                    continue
+                ra.append(x["iterations"] / y["iterations"])
+                rj.append(j["iterations"] / x["iterations"])
+                base_kept += x.get("selected") == "base"
+                fallbacks += bool(x.get("fallback"))
+        if ra:
+            ra, rj = np.array(ra), np.array(rj)
+            out.append({"probe_steps": s, "matrices": len(ra), "frac_le": float(np.mean(ra <= 1.0)),
+                        "max_ratio": float(ra.max()), "geomean_jacobi_over": float(np.exp(np.log(rj).mean())),
+                        "base_kept": int(base_kept), "fallbacks": int(fallbacks)})
+    return out
 
 
 def _best_time(d):

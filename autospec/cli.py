@@ -154,7 +154,9 @@ def _cmd_bench(args) -> int:
         bar.set_postfix_str(desc, refresh=False)
         bar.update(1)
 
-    rows = bench.run(probs, polys, steps, args.degree, args.rtol, args.maxiter, args.seed, firsts, progress)
+    options = {"learned": {"weights": args.learned_weights}} if args.learned_weights else None
+    rows = bench.run(probs, polys, steps, args.degree, args.rtol, args.maxiter, args.seed, firsts, progress,
+                     options)
     bar.close()
     js, md = bench.write(rows, args.out)
     print(bench.markdown(rows))
@@ -209,6 +211,8 @@ def main(argv=None) -> int:
     bn.add_argument("--polys", default="chebyshev", help="one-level and second-level polynomial plugins")
     bn.add_argument("--probe-steps", default="50,200")
     bn.add_argument("--first-levels", default="ichol,amg")
+    bn.add_argument("--learned-weights", default=None,
+                    help="weight file for the learned plugin (default: the shipped one)")
     bn.add_argument("--degree", type=int, default=11)
     bn.add_argument("--rtol", type=float, default=1e-10)
     bn.add_argument("--maxiter", type=int, default=20000)

@@ -312,10 +312,13 @@ def eigsh_warm_start(A, k: int = 10, iters: int = 20, ncv: int | None = None, wh
                      seed: int | None = 0, *, check_symmetric: bool = False) -> SpectralProbe:
     """Warm start for eigenproblems: ``iters`` restarts of ARPACK (Sec. 5.2).
 
-    Requests ``k + 5`` pairs with subspace size ``ncv = 4k`` (default) and
-    keeps whatever has converged when the iteration budget runs out; if
-    nothing has, falls back to a Lanczos probe of ``ncv`` steps.  Residual
-    norms are computed explicitly and the Ritz vectors are kept.
+    Requests ``k + 5`` pairs with subspace size ``ncv = 4k`` (default).  When the
+    iteration budget runs out with fewer pairs converged, ARPACK hands back only
+    the converged ones, which says nothing about where the ``k``-th or ``l``-th
+    wanted eigenvalue lies; the probe then adds the Ritz values of a Lanczos run of
+    ``ncv`` steps beyond the converged ones (rougher, and flagged in ``method``).
+    Residual norms are computed explicitly; Ritz vectors are kept when all pairs
+    come from ARPACK.
     """
     op = as_operator(A, check_symmetric=check_symmetric)
     n = op.n
@@ -330,14 +333,26 @@ def eigsh_warm_start(A, k: int = 10, iters: int = 20, ncv: int | None = None, wh
         theta, Y = spla.eigsh(lo, k=nev, ncv=ncv, which=which, maxiter=iters, v0=v0)
     except spla.ArpackNoConvergence as exc:
         theta, Y = exc.eigenvalues, exc.eigenvectors
+    if theta is not None and len(theta) >= nev:
+        Y = np.asarray(Y, dtype=np.float64)
+        R = np.asarray(op.matvec(Y.astype(op.dtype)), dtype=np.float64) - Y * theta
+        return SpectralProbe(theta, np.linalg.norm(R, axis=0), "eigsh_warm_start", iters, n,
+                             matvecs=iters * ncv, vectors=Y)
+    p = lanczos(op, ncv, seed)
     if theta is None or len(theta) == 0:
-        p = lanczos(op, ncv, seed)
         return SpectralProbe(p.ritz_values, p.residuals, "eigsh_warm_start[lanczos fallback]",
-                             p.steps, n, matvecs=p.matvecs)
+                             p.steps, n, matvecs=iters * ncv + p.matvecs)
     Y = np.asarray(Y, dtype=np.float64)
-    R = np.asarray(op.matvec(Y.astype(op.dtype)), dtype=np.float64) - Y * theta
-    return SpectralProbe(theta, np.linalg.norm(R, axis=0), "eigsh_warm_start", iters, n,
-                         matvecs=iters * ncv, vectors=Y)
+    res = np.linalg.norm(np.asarray(op.matvec(Y.astype(op.dtype)), dtype=np.float64) - Y * theta, axis=0)
+    if which in ("SA", "SM"):
+        beyond = p.ritz_values > np.max(theta)
+    else:
+        beyond = p.ritz_values < np.min(theta)
+    t = np.concatenate([theta, p.ritz_values[beyond]])
+    r = np.concatenate([res, p.residuals[beyond]])
+    order = np.argsort(t)
+    return SpectralProbe(t[order], r[order], "eigsh_warm_start[+lanczos]", iters, n,
+                         matvecs=iters * ncv + p.matvecs)
 
 
 _METHODS = {"lanczos": lanczos, "subspace_iteration": subspace_iteration, "eigsh": eigsh_warm_start}

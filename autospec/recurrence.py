@@ -271,6 +271,64 @@ class Coefficients:
         return cls(np.zeros(d), gam, eta, alp, bet, meta=meta)
 
     @classmethod
+    def in_chebyshev_basis(cls, co: "Coefficients", interval: Sequence[float],
+                           meta: dict | None = None) -> "Coefficients":
+        """The polynomial of ``co`` (degree ``m >= 2``) rewritten in Scenario II form
+        (Prop. 3.2) over the bounded basis ``phi_0 = 1``,
+        ``phi_j(x) = x U_{j-1}(theta(x))`` (``U`` Chebyshev polynomials of the second
+        kind, ``theta`` mapping ``interval`` onto ``[-1, 1]``):
+
+        * layers ``0 .. m-3`` generate ``phi_{k+2} = 2 theta phi_{k+1} - phi_k``
+          (``eta_0 = 0``) and accumulate ``rho_k phi_{k+1}`` with ``rho_k = p_{k+1} / p_0``;
+        * the readout is ``p_0 A + p_{m-1} phi_{m-1} + p_m phi_m`` with ``phi_m`` folded in
+          (``eta = -p_m``, ``alpha = p_{m-1} + 2 t p_m``, ``beta = 2 s p_m``).
+
+        The states stay bounded on the interval (``|phi_j| <= j x``) and ``P`` is
+        linear in ``rho``, which is what makes this the form in which the learned
+        engine can perturb a classical polynomial (a Clenshaw form has huge partial
+        sums that cancel).  Needs ``P(0) = p_0 != 0`` and an interval that reaches
+        close to 0 (``a << b``, as for the polynomials of autospec's tasks); it
+        raises ``ValueError`` when the rewrite is not accurate to 1e-8 on the interval.
+        Same matvec count as ``co``.
+        """
+        a, b = (float(v) for v in interval)
+        if not (np.isfinite(a) and np.isfinite(b) and b > a):
+            raise ValueError(f"in_chebyshev_basis: need a finite interval a < b, got [{a}, {b}]")
+        m = co.degree
+        if m < 2:
+            raise ValueError("in_chebyshev_basis: needs degree >= 2")
+        s, t = 2.0 / (b - a), -(a + b) / (b - a)
+        nodes = 0.5 * (a + b) + 0.5 * (b - a) * np.cos(np.pi * (np.arange(2 * m + 2) + 0.5) / (2 * m + 2))
+        nodes = np.concatenate([[0.0], nodes])
+        th = t + s * nodes
+        U = [np.ones_like(th), 2.0 * th]
+        for _ in range(m):
+            U.append(2.0 * th * U[-1] - U[-2])
+        Phi = np.stack([np.ones_like(th)] + [nodes * U[j - 1] for j in range(1, m + 1)], axis=1)
+        vals = evaluate(co, nodes)
+        p = np.linalg.lstsq(Phi, vals, rcond=None)[0]
+        if not (np.isfinite(p[0]) and abs(p[0]) > 1e-12 * np.max(np.abs(vals))):
+            raise ValueError("in_chebyshev_basis: P(0) must be finite and nonzero")
+        d = m - 1
+        rho = np.zeros(d)
+        gamma = np.zeros(d)
+        eta = np.full(d, -1.0)
+        alpha = np.full(d, 2.0 * t)
+        beta = np.full(d, 2.0 * s)
+        eta[0] = 0.0
+        rho[:d - 1] = p[1:d] / p[0]
+        gamma[-1], eta[-1], alpha[-1], beta[-1] = p[0], -p[m], p[m - 1] + 2.0 * t * p[m], 2.0 * s * p[m]
+        if d == 1:  # degree 2: the readout alone, B = phi_0 and phi_2 = 2 theta phi_1
+            eta[-1] = 0.0
+        out = cls(rho, gamma, eta, alpha, beta, meta={**co.meta, **(meta or {}),
+                                                      "form": "chebyshev_basis", "basis_interval": (a, b)})
+        # accuracy on the interval itself (node 0 lies outside it when a > 0)
+        if not np.max(np.abs(evaluate(out, nodes[1:]) - vals[1:])) <= 1e-8 * np.max(np.abs(vals[1:])):
+            raise ValueError(f"in_chebyshev_basis: the basis of [{a:.4g}, {b:.4g}] does not represent "
+                             "the polynomial accurately (the interval must reach close to 0)")
+        return out
+
+    @classmethod
     def from_monomial(cls, c, meta: dict | None = None) -> "Coefficients":
         """``P(x) = sum_j c_j x^j`` (Horner's rule as a three-term recurrence)."""
         c = np.atleast_1d(np.asarray(c, dtype=np.float64))

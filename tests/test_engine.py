@@ -62,8 +62,9 @@ def test_linear_features_shape_padding_and_scale_invariance():
     # fewer Ritz values than k: padded by the extreme values
     small = SpectralProbe(np.array([0.1, 0.5, 1.0]), np.zeros(3), "exact", 3, 3)
     ys, yl, _ = linear_features(small, k=5)
-    assert ys[:5].tolist() == pytest.approx(np.log10([0.1, 0.1, 0.1, 0.5, 1.0]).tolist())
-    assert yl[:5].tolist() == pytest.approx(np.log10([0.1, 0.5, 1.0, 1.0, 1.0]).tolist())
+    # channel 0 is log10(theta / b) / 3 (b = theta_max here: zero residuals)
+    assert ys[:5].tolist() == pytest.approx((np.log10([0.1, 0.1, 0.1, 0.5, 1.0]) / 3).tolist())
+    assert yl[:5].tolist() == pytest.approx((np.log10([0.1, 0.5, 1.0, 1.0, 1.0]) / 3).tolist())
 
 
 # ----------------------------------------------------------------------------- exact rescaling
@@ -103,18 +104,20 @@ def test_numpy_forward_equals_torch_forward():
     rng = np.random.default_rng(0)
     base = rng.standard_normal((7, 10, 5))
     base[:, -1, 0] = 0.0
+    sigma = rng.uniform(1e-3, 1.0, 7)
     eng = _randomise(LinearEngine(20, FEATURE_CHANNELS, 10))
     xs = rng.standard_normal((7, FEATURE_CHANNELS * 20))
     xl = rng.standard_normal((7, FEATURE_CHANNELS * 20))
     with torch.no_grad():
-        ref = eng(torch.as_tensor(xs), torch.as_tensor(xl), torch.as_tensor(base)).numpy()
-    got = inference.forward_linear(export_arrays(eng), xs, xl, base)
+        ref = eng(torch.as_tensor(xs), torch.as_tensor(xl), torch.as_tensor(base),
+                  torch.as_tensor(sigma)).numpy()
+    got = inference.forward_linear(export_arrays(eng), xs, xl, base, sigma)
     assert np.max(np.abs(got - ref)) <= 1e-12 * max(1.0, np.max(np.abs(ref)))
     eig = _randomise(EigenEngine(10), seed=1)
     x = rng.standard_normal((7, 80))
     with torch.no_grad():
-        ref = eig(torch.as_tensor(x), torch.as_tensor(base)).numpy()
-    got = inference.forward_eigen(export_arrays(eig), x, base)
+        ref = eig(torch.as_tensor(x), torch.as_tensor(base), torch.as_tensor(sigma)).numpy()
+    got = inference.forward_eigen(export_arrays(eig), x, base, sigma)
     assert np.max(np.abs(got - ref)) <= 1e-12 * max(1.0, np.max(np.abs(ref)))
 
 
@@ -129,7 +132,8 @@ def test_untrained_engine_is_its_base_polynomial():
     xs, xl, b = linear_features(probe)
     base = base_table("linear", probe, 11)
     arrays = export_arrays(LinearEngine(20, FEATURE_CHANNELS, 10))
-    co = inference.to_coefficients(inference.forward_linear(arrays, xs[None], xl[None], base[None])[0], b, {})
+    co = inference.to_coefficients(inference.forward_linear(arrays, xs[None], xl[None], base[None], 0.5)[0],
+                                   b, {})
     ref = registry.get("chebyshev").coefficients(probe, 11)
     ratio = evaluate(co, lam) / evaluate(ref, lam)
     assert np.all(ratio > 0) and np.ptp(ratio) <= 1e-6 * ratio.mean()
@@ -232,6 +236,22 @@ def test_inference_modules_do_not_import_torch():
 
 
 # ----------------------------------------------------------------------------- training smoke test
+
+def test_training_smoke_loss_decreases_invsqrt(tmp_path):
+    """Eq. (25) on X^{-1/2}: the pre-training loss decreases and the polynomials beat
+    Neumann (rho_log > 1, eq. (8)) on held-out spectra."""
+    _torch()
+    from autospec.engine import train as tr
+    cfg = replace(tr.QUICK, task="invsqrt", **tr.TASK_DEFAULTS["invsqrt"])
+    cfg = replace(cfg, n_train=64, n_val=24, pre_steps=200, post_steps=20, batch=8, eval_every=50,
+                  n_eval=12, n_range=(100, 300), seed=3)
+    meta = tr.train(cfg, tmp_path, log=lambda *_: None)
+    m = meta["metrics"]
+    assert m["final_loss_pre"] < m["initial_loss_pre"]
+    assert m["median_rho_log_vs_neumann"] > 1.0
+    assert m["frac_learned_lt_neumann"] >= 0.9
+    assert m["val_score_shipped"] <= 0.0            # never ships worse than its base
+
 
 def test_training_smoke(tmp_path):
     _torch()

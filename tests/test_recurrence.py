@@ -14,6 +14,7 @@ from numpy.polynomial import polynomial as nppoly
 
 from autospec import Coefficients
 from autospec import recurrence
+from autospec.recurrence import evaluate
 from conftest import random_symmetric
 
 N = 6  # size of the dense test matrices
@@ -357,3 +358,38 @@ def test_dense_rejects_non_square():
     co = Coefficients.from_monomial([1.0, 2.0])
     with pytest.raises(ValueError, match="square"):
         recurrence.dense(co, np.zeros((3, 4)))
+
+
+# ----------------------------------------------------------------------------- Chebyshev-basis form
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(2, 22), frac=st.floats(0.0, 0.05), b=st.floats(0.05, 2.0),
+       seed=st.integers(0, 2**31 - 1))
+def test_in_chebyshev_basis_is_the_same_polynomial(m, frac, b, seed):
+    """Prop. 3.2 form over phi_j = x U_{j-1}(theta): same polynomial, same matvec count."""
+    rng = np.random.default_rng(seed)
+    a = frac * b
+    c = rng.standard_normal(m + 1)
+    c[0] += 3.0 * np.sign(c[0]) * (1 + np.abs(c).sum())  # P(0) away from zero
+    co = Coefficients.from_chebyshev(c, (a, b))
+    two = Coefficients.in_chebyshev_basis(co, (a, b))
+    x = np.linspace(0.0, b, 101)
+    ref = np.polynomial.chebyshev.chebval((2 * x - (a + b)) / (b - a), c)
+    assert two.matvecs == co.matvecs == m
+    assert np.allclose(evaluate(two, x), ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+    # Scenario II: gamma vanishes before the readout, the readout never accumulates
+    assert np.all(two.gamma[:-1] == 0.0) and two.rho[-1] == 0.0
+
+
+def test_in_chebyshev_basis_rejects_bad_input():
+    co = Coefficients.from_chebyshev([1.0, 0.5, 0.25], (0.0, 1.0))
+    with pytest.raises(ValueError, match="interval"):
+        Coefficients.in_chebyshev_basis(co, (1.0, 1.0))
+    with pytest.raises(ValueError, match="degree"):
+        Coefficients.in_chebyshev_basis(Coefficients.from_monomial([1.0, 2.0]), (0.0, 1.0))
+    with pytest.raises(ValueError, match="accurately"):
+        c = np.random.default_rng(0).standard_normal(22)
+        c[0] += 3.0 * np.sign(c[0]) * (1 + np.abs(c).sum())
+        Coefficients.in_chebyshev_basis(Coefficients.from_chebyshev(c, (0.3, 1.0)), (0.3, 1.0))
+    with pytest.raises(ValueError, match="P\\(0\\)"):
+        Coefficients.in_chebyshev_basis(Coefficients.from_monomial([0.0, 1.0, 1.0]), (0.0, 1.0))

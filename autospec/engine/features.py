@@ -19,11 +19,22 @@ import numpy as np
 
 from .. import registry
 from ..probe import SpectralProbe
+from ..recurrence import Coefficients, evaluate
 
-__all__ = ["linear_features", "eigen_window", "base_table", "FEATURE_CHANNELS"]
+__all__ = ["linear_features", "eigen_window", "base_table", "perturbation_scale", "FEATURE_CHANNELS"]
 
 FEATURE_CHANNELS = 3
 _EPS = 1e-12
+
+
+def _norm_theta(v: np.ndarray) -> np.ndarray:
+    """``log10(theta / b)`` (in ``[-6, 0]`` for the spectra trained on) to order one."""
+    return v / 3.0
+
+
+def _norm_res(v: np.ndarray) -> np.ndarray:
+    """``log10(r / b + 1e-12)`` (in ``[-12, 0]``) to order one."""
+    return (v + 6.0) / 6.0
 
 
 def _pad(v: np.ndarray, k: int, at_start: bool) -> np.ndarray:
@@ -45,7 +56,7 @@ def linear_features(probe: SpectralProbe, k: int = 20) -> tuple[np.ndarray, np.n
     else:
         cnt = np.zeros_like(theta)
     theta = np.maximum(theta, _EPS)
-    chans = [np.log10(theta), np.log10(res + _EPS), cnt]
+    chans = [_norm_theta(np.log10(theta)), _norm_res(np.log10(res + _EPS)), 0.5 * cnt]
     small = np.concatenate([_pad(c[:k], k, at_start=True) for c in chans])
     large = np.concatenate([_pad(c[-k:], k, at_start=False) for c in chans])
     return small, large, float(b)
@@ -78,31 +89,72 @@ def eigen_window(probe: SpectralProbe, k_target: int, l_target: int, k0: int = 1
     else:
         second = np.full(l0 - k0, ll - 1)
     idx = np.concatenate([first, second])
-    x = np.concatenate([np.log10(np.maximum(theta[idx], _EPS)), np.log10(res[idx] + _EPS)])
+    x = np.concatenate([_norm_theta(np.log10(np.maximum(theta[idx], _EPS))),
+                        _norm_res(np.log10(res[idx] + _EPS))])
     return x, float(b)
+
+
+#: The recurrence form of each task's base polynomial: ``"basis"`` (Scenario II over the
+#: bounded Chebyshev basis) or ``"clenshaw"`` (the Chebyshev plugin's own Scenario I form).
+BASE_FORM = {"linear": "clenshaw", "invsqrt": "clenshaw", "eigen": "clenshaw"}
+
+
+def _basis_form(co: Coefficients, task: str) -> np.ndarray:
+    if BASE_FORM[task] == "clenshaw":
+        return co.as_array()
+    return Coefficients.in_chebyshev_basis(co, co.meta["interval"]).as_array()
 
 
 def base_table(task: str, probe: SpectralProbe, degree: int, k: int | None = None,
                l: int | None = None) -> np.ndarray:
     """The classical recurrence the engine refines, for ``X / b`` (``b = theta_max + r_max``),
-    as a ``(d, 5)`` table, obtained through the registry from the same probe:
+    as a ``(d, 5)`` table in the bounded Chebyshev basis
+    (:meth:`~autospec.recurrence.Coefficients.in_chebyshev_basis`), obtained through
+    the registry from the same probe:
 
     * ``"linear"``: the Chebyshev CG preconditioner with the probe-chosen interval;
     * ``"invsqrt"``: the Chebyshev interpolant of ``x^{-1/2}`` on the probed interval;
-    * ``"eigen"``: the Chebyshev filter ``T_d`` on ``[max(lambda_min_estimate, 0), theta_(l)]``
-      (``theta_(l)`` the ``l``-th largest Ritz value), which damps all but the top ``l - 1``.
+    * ``"eigen"``: the Chebyshev filter ``T_d`` on ``[0, theta_(l)]`` (``theta_(l)`` the
+      ``l``-th largest Ritz value; ``X`` positive semidefinite), which damps all but the top.
     """
     pn = probe.scaled(1.0 / probe.lambda_max_bound)
     cheb = registry.get("chebyshev")
     if task == "linear":
-        return cheb.coefficients(pn, degree).as_array()
+        return _basis_form(cheb.coefficients(pn, degree), task)
     if task == "invsqrt":
-        return cheb.coefficients(pn, degree, task="invsqrt").as_array()
+        return _basis_form(cheb.coefficients(pn, degree, task="invsqrt"), task)
     if task == "eigen":
         desc = pn.ritz_values[::-1]
         hi = float(desc[min(int(l), len(desc)) - 1])
-        lo = max(pn.lambda_min_estimate, 0.0)
-        if not lo < hi:
-            lo = 0.0
-        return cheb.coefficients(pn, degree, task="filter", interval=(lo, hi)).as_array()
+        if not hi > 0:
+            raise ValueError("base_table (eigen): the l-th largest Ritz value is not positive")
+        # X is positive semidefinite (after the shift of autospec.eigen); a probe of the
+        # top l eigenpairs says nothing about the bottom of the spectrum, so the damped
+        # interval reaches down to 0.
+        return _basis_form(cheb.coefficients(pn, degree, task="filter", interval=(0.0, hi)), task)
     raise ValueError(f"base_table: unknown task {task!r}")
+
+
+def perturbation_scale(task: str, probe: SpectralProbe, table: np.ndarray, points: int = 200) -> float:
+    """``sigma`` of the backbone (see :mod:`autospec.engine.inference`): how far the base
+    polynomial ``table`` (for ``X / b``) is from its target on the probed interval
+    ``[lambda_lo / b, 1]``, in ``[1e-16, 1]``.
+
+    * ``"linear"``: ``max |1 - mu / max mu|`` with ``mu = x P(x)``;
+    * ``"invsqrt"``: ``max |1 - P(x) sqrt(x)|``;
+    * ``"eigen"``: 1 (the filter has no pointwise target).
+    """
+    if task == "eigen":
+        return 1.0
+    b = probe.lambda_max_bound
+    lo = max(probe.lambda_min_estimate, 0.5 * probe.theta_min, 1e-8 * b) / b
+    x = np.geomspace(lo, 1.0, points)
+    p = evaluate(Coefficients.from_array(table), x)
+    if task == "linear":
+        mu = x * p
+        err = np.max(np.abs(1.0 - mu / np.max(mu)))
+    elif task == "invsqrt":
+        err = np.max(np.abs(1.0 - p * np.sqrt(x)))
+    else:
+        raise ValueError(f"perturbation_scale: unknown task {task!r}")
+    return float(np.clip(err, 1e-16, 1.0)) if np.isfinite(err) else 1.0

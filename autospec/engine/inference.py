@@ -9,18 +9,23 @@ Forward pass (linear systems and ``X^{-1/2}``, Alg. 3 then Alg. 1)::
 
     y1 = W3^T gelu(W1^T x_small + c1),  y2 = W4^T gelu(W2^T x_large + c2)
     e  = [sort_desc(|y1|), sort_desc(|y2|)]                      (Alg. 3)
-    u_k = Wk^T e + bk,  delta_k = wk^T e + ck                      (Alg. 1)
-    rho_k = base_rho_k + u_k[0]
-    (gamma, eta, alpha, beta)_k = base_k * (1 + u_k[1:]) / (delta_k + 1e-8)
+    u_k = sigma (Wk^T e + bk),  delta_k = 1 + sigma (wk^T e + ck - 1)   (Alg. 1)
+    rho_k = base_rho_k + u_k[0] / base_gamma_d      (/ 1 where base_gamma_d = 0)
+    (gamma, eta, alpha, beta)_k = base_k * (1 + u_k[1:]) / delta_k
 
 Beyond the paper, the backbone's linear maps act *relative to a classical
 recurrence* ``base`` built from the same probe (:func:`~autospec.engine.features.base_table`:
-the probe-chosen Chebyshev polynomial of the task) instead of from zero.  With
-``W = 0, b = 0, w = 0, c = 1`` the engine reproduces that polynomial exactly,
-so training starts from a sound, probe-adaptive algorithm and learns how to
-refine it; trained from zero within the CPU budget of this project (minutes,
-not the paper's 1000 epochs), the plain Alg. 1 parameterisation stayed
-1.1-1.4x behind that Chebyshev polynomial on every benchmark matrix.
+the probe-chosen Chebyshev polynomial of the task, written in the bounded
+Chebyshev basis of :meth:`~autospec.recurrence.Coefficients.in_chebyshev_basis`),
+and every correction is scaled by ``sigma``, how far that base polynomial is
+from its target on the probed interval
+(:func:`~autospec.engine.features.perturbation_scale`).  With ``W = 0, b = 0,
+w = 0, c = 1`` the engine reproduces the base polynomial exactly, so training
+starts from a sound, probe-adaptive algorithm and learns how to refine it; the
+``sigma`` scaling keeps near-perfect base polynomials (a well-conditioned
+spectrum, an easy ``X^{-1/2}``) from being wrecked by corrections sized for
+hard ones.  Trained from zero within the CPU budget of this project, the plain
+Alg. 1 parameterisation stayed 1.1-1.4x behind that Chebyshev polynomial.
 
 The coefficients describe ``P`` for the normalised operator ``X / b``
 (``b = theta_max + r_max``); :meth:`Coefficients.rescaled_input` turns them
@@ -64,20 +69,24 @@ def embed_linear(w: dict, x_small: np.ndarray, x_large: np.ndarray) -> np.ndarra
     return np.concatenate([s1, s2], axis=-1)
 
 
-def backbone(w: dict, e: np.ndarray, base: np.ndarray) -> np.ndarray:
+def backbone(w: dict, e: np.ndarray, base: np.ndarray, sigma) -> np.ndarray:
     """Alg. 1 around a classical recurrence: ``(..., d, 5)`` coefficients from embeddings
-    ``(..., m)`` and the base table ``(..., d, 5)`` (see the module docstring)."""
-    raw = np.einsum("...m,dmf->...df", e, w["bb.W"]) + w["bb.b"]
-    delta = np.einsum("...m,dm->...d", e, w["bb.w"]) + w["bb.c"]
+    ``(..., m)``, the base table ``(..., d, 5)`` and the scale ``sigma`` ``(...)`` (see
+    the module docstring)."""
+    sigma = np.asarray(sigma, dtype=np.float64)[..., None]
+    raw = (np.einsum("...m,dmf->...df", e, w["bb.W"]) + w["bb.b"]) * sigma[..., None]
+    delta = 1.0 + (np.einsum("...m,dm->...d", e, w["bb.w"]) + w["bb.c"] - 1.0) * sigma
     out = np.empty_like(raw)
-    out[..., 0] = base[..., 0] + raw[..., 0]
+    g = base[..., -1:, 1]
+    out[..., 0] = base[..., 0] + raw[..., 0] / np.where(g != 0.0, g, 1.0)
     out[..., 1:] = base[..., 1:] * (1.0 + raw[..., 1:]) / (delta[..., None] + DELTA_EPS)
     out[..., -1, 0] = 0.0  # the readout M_d has no accumulator update
     return out
 
 
-def forward_linear(w: dict, x_small: np.ndarray, x_large: np.ndarray, base: np.ndarray) -> np.ndarray:
-    return backbone(w, embed_linear(w, x_small, x_large), base)
+def forward_linear(w: dict, x_small: np.ndarray, x_large: np.ndarray, base: np.ndarray,
+                   sigma) -> np.ndarray:
+    return backbone(w, embed_linear(w, x_small, x_large), base, sigma)
 
 
 def embed_eigen(w: dict, x: np.ndarray) -> np.ndarray:
@@ -88,8 +97,8 @@ def embed_eigen(w: dict, x: np.ndarray) -> np.ndarray:
     return np.concatenate([np.min(np.abs(y1), axis=-1, keepdims=True), y2], axis=-1)
 
 
-def forward_eigen(w: dict, x: np.ndarray, base: np.ndarray) -> np.ndarray:
-    return backbone(w, embed_eigen(w, x), base)
+def forward_eigen(w: dict, x: np.ndarray, base: np.ndarray, sigma) -> np.ndarray:
+    return backbone(w, embed_eigen(w, x), base, sigma)
 
 
 def to_coefficients(table: np.ndarray, b: float, meta: dict) -> Coefficients:

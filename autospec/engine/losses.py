@@ -10,7 +10,8 @@ import math
 import torch
 
 __all__ = ["rho_log", "layer_weights", "loss_eigen", "loss_linear_paper", "loss_invsqrt",
-           "pcg_history", "loss_cg", "soft_iterations"]
+           "pcg_history", "pcg_energy_history", "loss_cg", "soft_iterations",
+           "per_sample_normalised"]
 
 EPS = 1e-8
 
@@ -123,6 +124,49 @@ def pcg_history(lam: torch.Tensor, pl: torch.Tensor, weight: torch.Tensor, iters
     return torch.stack(hist, 1)
 
 
+def pcg_energy_history(lam: torch.Tensor, pl: torch.Tensor, weight: torch.Tensor, iters: int,
+                       rtol: float = 1e-10) -> torch.Tensor:
+    """``log10(||e_k||_A / ||e_0||_A)``, ``k = 1..iters``, of PCG on ``diag(lam)`` with
+    preconditioner ``diag(pl)`` and right-hand side ``sqrt(weight)``, differentiated
+    with the step lengths ``alpha_k, beta_k`` held fixed.
+
+    Why fixed: ``e_k = q_k(P X) e_0`` with ``q_k`` the CG residual polynomial,
+    which minimises ``||e_k||_A`` over all degree-``k`` polynomials with
+    ``q(0) = 1``.  By the envelope theorem the derivative of that minimum with
+    respect to the preconditioned spectrum ``mu = lam P(lam)`` is the derivative
+    at fixed ``q_k``, i.e. at fixed ``alpha, beta``; and for any change of ``P``,
+    ``q_k`` held fixed bounds the new optimum from above (a majoriser).  The
+    derivative of the step lengths themselves, which rounding makes erratic once
+    CG has converged a few decades, never enters.
+    """
+    b = weight.sqrt()
+    r = b
+    z = pl * r
+    p = z
+    rz = (r * z).sum(1).detach()
+    e0 = (b * b / lam).sum(1)
+    stop = 2.0 * (math.log10(rtol) - 2.0)
+    hist = []
+    active = torch.ones_like(rz, dtype=torch.bool)
+    for _ in range(iters):
+        q = lam * p
+        pq = (p * q).sum(1).detach()
+        active = active & (pq > 0) & (rz > 0)
+        alpha = torch.where(active, rz / pq.clamp_min(1e-300), torch.zeros_like(rz))
+        r = r - alpha[:, None] * q
+        h = torch.log10((r * r / lam).sum(1).clamp_min(1e-300) / e0)
+        hist.append(0.5 * h)
+        active = active & (h.detach() > stop)
+        if not bool(active.any()):
+            break
+        z = pl * r
+        rz_new = (r * z).sum(1).detach()
+        beta = torch.where(active, rz_new / rz.clamp_min(1e-300), torch.zeros_like(rz))
+        p = z + beta[:, None] * p
+        rz = torch.where(active, rz_new, rz)
+    return torch.stack(hist, 1)
+
+
 def soft_iterations(hist: torch.Tensor, rtol: float = 1e-10, sharpness: float = 3.0) -> torch.Tensor:
     """A differentiable iteration count: ``1 + sum_k sigmoid(s (h_k - log10 rtol))``."""
     return 1.0 + torch.sigmoid(sharpness * (hist - math.log10(rtol))).sum(1)
@@ -130,13 +174,32 @@ def soft_iterations(hist: torch.Tensor, rtol: float = 1e-10, sharpness: float = 
 
 def loss_cg(P: torch.Tensor, lam: torch.Tensor, mask: torch.Tensor, iters: int = 300,
             rtol: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
-    """CG-aware objective (beyond the paper): mean log soft iteration count of PCG on
-    ``diag(lam)`` with ``diag(P)``, plus a penalty on ``P <= 0`` (CG needs ``P(X) X`` SPD).
-    Returns ``(loss, soft_counts)``."""
+    """CG-aware objective (beyond the paper): per sample, the log of a soft count of the
+    PCG iterations on ``diag(lam)`` with ``diag(P)`` until the relative A-norm error
+    falls below ``rtol`` (:func:`pcg_energy_history`, step lengths held fixed), plus a
+    penalty on ``P <= 0`` (CG needs ``P(X) X`` SPD).  Returns per-sample
+    ``(loss, soft_counts)``; :func:`per_sample_normalised` turns them into a
+    training loss."""
     w = mask.to(lam.dtype)
     scale = _masked_max(P.abs(), mask)[:, None]
     Pn = P / scale
     neg = torch.relu(-torch.where(mask, Pn, torch.zeros_like(Pn))).amax(1)
-    hist = pcg_history(lam, Pn, w / w.sum(1, keepdim=True), iters, rtol)
+    hist = pcg_energy_history(lam, Pn, w / w.sum(1, keepdim=True), iters, rtol)
     cnt = soft_iterations(hist, rtol)
-    return (torch.log(cnt) + 100.0 * neg).mean(), cnt
+    return torch.log(cnt) + 100.0 * neg, cnt
+
+
+def per_sample_normalised(loss_fn, P: torch.Tensor, clip: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A surrogate whose gradient is the batch mean of per-sample gradients of
+    ``loss_fn(P)`` (per-sample losses), each with respect to ``log P`` clipped to norm
+    ``clip``.  Samples that CG solves in a handful of iterations have enormous but
+    very local derivatives (the preconditioned spectrum is nearly flat); without the
+    per-sample clip one of them dominates every batch.  Returns ``(surrogate, mean loss)``."""
+    Pd = P.detach().requires_grad_(True)
+    with torch.enable_grad():
+        per = loss_fn(Pd)
+        G, = torch.autograd.grad(per.sum(), Pd)
+    G = torch.nan_to_num(G, nan=0.0, posinf=0.0, neginf=0.0)
+    gnorm = (G * Pd.detach()).norm(dim=1, keepdim=True)
+    c = clip / torch.clamp(gnorm, min=clip)
+    return (c * G * P).sum() / P.shape[0], per.detach().mean()

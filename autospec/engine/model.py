@@ -60,8 +60,8 @@ class EigenEmbedding(nn.Module):
 
 class Backbone(nn.Module):
     """Alg. 1 for ``d`` layers around a base recurrence (see :mod:`autospec.engine.inference`):
-    ``u_k = W_k^T e + b_k``, ``delta_k = w_k^T e + c_k``; zero-initialised, so the engine
-    starts as the base polynomial."""
+    ``u_k = sigma (W_k^T e + b_k)``, ``delta_k = 1 + sigma (w_k^T e + c_k - 1)``;
+    zero-initialised, so the engine starts as the base polynomial."""
 
     def __init__(self, layers: int, d_emb: int):
         super().__init__()
@@ -70,11 +70,13 @@ class Backbone(nn.Module):
         self.w = nn.Parameter(torch.zeros(layers, d_emb, dtype=torch.float64))
         self.c = nn.Parameter(torch.ones(layers, dtype=torch.float64))
 
-    def forward(self, e: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        raw = torch.einsum("bm,dmf->bdf", e, self.W) + self.b
-        delta = torch.einsum("bm,dm->bd", e, self.w) + self.c
+    def forward(self, e: torch.Tensor, base: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        sig = sigma[:, None]
+        raw = (torch.einsum("bm,dmf->bdf", e, self.W) + self.b) * sig[..., None]
+        delta = 1.0 + (torch.einsum("bm,dm->bd", e, self.w) + self.c - 1.0) * sig
         scaled = base[..., 1:] * (1.0 + raw[..., 1:]) / (delta[..., None] + DELTA_EPS)
-        rho = (base[..., :1] + raw[..., :1]).clone()
+        g = base[:, -1:, 1:2]
+        rho = (base[..., :1] + raw[..., :1] / torch.where(g != 0, g, torch.ones_like(g))).clone()
         rho[:, -1] = 0.0
         return torch.cat([rho, scaled], dim=-1)
 
@@ -87,8 +89,8 @@ class LinearEngine(nn.Module):
         self.embedding = LinearEmbedding(channels * k, d_hid, 5)
         self.backbone = Backbone(layers, 10)
 
-    def forward(self, x_small, x_large, base):
-        return self.backbone(self.embedding(x_small, x_large), base)
+    def forward(self, x_small, x_large, base, sigma):
+        return self.backbone(self.embedding(x_small, x_large), base, sigma)
 
 
 class EigenEngine(nn.Module):
@@ -99,8 +101,8 @@ class EigenEngine(nn.Module):
         self.embedding = EigenEmbedding(l0, k0)
         self.backbone = Backbone(layers, 5)
 
-    def forward(self, x, base):
-        return self.backbone(self.embedding(x), base)
+    def forward(self, x, base, sigma):
+        return self.backbone(self.embedding(x), base, sigma)
 
 
 def diag_recurrence(table: torch.Tensor, lam: torch.Tensor, normalize: bool = True,

@@ -34,8 +34,8 @@ from .. import registry
 from ..probe import SpectralProbe, lanczos, subspace_iteration
 from ..recurrence import Coefficients, evaluate
 from ..spectral_model import pcg_iterations
-from . import inference, losses
-from .features import FEATURE_CHANNELS, base_table, eigen_window, linear_features
+from . import inference, losses, verify
+from .features import FEATURE_CHANNELS, base_table, eigen_window, linear_features, perturbation_scale
 from .model import EigenEngine, LinearEngine, diag_recurrence, export_arrays
 from .spectra import SpectrumConfig, generate
 
@@ -64,6 +64,8 @@ class TrainConfig:
     d_hid: int = 64
     eigen_k: tuple = (5, 20)
     ckpt_every: int = 200
+    eval_every: int = 50
+    n_eval: int = 64
     spectra: dict = field(default_factory=dict)
 
     @property
@@ -71,17 +73,19 @@ class TrainConfig:
         return self.degree - 1  # Clenshaw form: M0 + (degree - 2) steps + readout with beta != 0
 
 
-QUICK = TrainConfig()
-FULL = replace(QUICK, n_train=50_000, n_val=1000, batch=500, pre_steps=100_000, post_steps=50_000,
-               n_range=(50, 2000))
+QUICK = replace(TrainConfig(), n_train=1000, n_val=200, pre_steps=400, post_steps=200, lr_pre=1e-4,
+                lr_post=3e-5)
+FULL = replace(TrainConfig(), n_train=50_000, n_val=1000, batch=500, pre_steps=100_000, post_steps=50_000,
+               n_range=(50, 2000), eval_every=1000, n_eval=200)
 
 #: Per-task settings applied on top of QUICK / FULL (App. D: X^{-1/2} favours small kappa).
 TASK_DEFAULTS = {
     "linear": {"degree": 11, "objective": "cg"},
     "invsqrt": {"degree": 21, "objective": "paper", "kappa_range": (10.0, 1e3),
-                "spectra": {"small_kappa_bias": 2.0}},
+                "spectra": {"small_kappa_bias": 2.0}, "lr_pre": 1e-3, "lr_post": 3e-4},
     "eigen": {"degree": 21, "objective": "paper", "n_range": (200, 1000), "probe_steps": (1, 40),
-              "kappa_range": (10.0, 1e4), "spectra": {"min_top_ratio": 0.9}},
+              "kappa_range": (10.0, 1e4), "spectra": {"min_top_ratio": 0.9}, "lr_pre": 1e-3,
+              "lr_post": 3e-4},
 }
 
 
@@ -112,7 +116,8 @@ def make_dataset(cfg: TrainConfig, count: int, seed: int) -> list[dict]:
             data.append({"lam": lam, "probe": probe, "steps": steps, "k": k, "l": l,
                          "x": x, "b": b, "ex": ex, "eb": eb,
                          "base": base_table("eigen", probe, cfg.degree, k, l),
-                         "ebase": base_table("eigen", exact, cfg.degree, k, l)})
+                         "ebase": base_table("eigen", exact, cfg.degree, k, l),
+                         "sigma": 1.0, "esigma": 1.0})
             continue
         steps = 50 if rng.random() < 0.3 else int(round(np.exp(rng.uniform(lo, hi))))
         probe = lanczos(A, steps=steps, seed=int(rng.integers(2**31)))
@@ -123,6 +128,9 @@ def make_dataset(cfg: TrainConfig, count: int, seed: int) -> list[dict]:
                      "xs": xs, "xl": xl, "b": b, "es": es, "el": el, "eb": eb,
                      "base": base_table(cfg.task, probe, cfg.degree),
                      "ebase": base_table(cfg.task, exact, cfg.degree)})
+        d = data[-1]
+        d["sigma"] = perturbation_scale(cfg.task, probe, d["base"])
+        d["esigma"] = perturbation_scale(cfg.task, exact, d["ebase"])
     return data
 
 
@@ -138,6 +146,7 @@ def _batch(data, idx, exact: bool):
         mask[r, :len(d["lam"])] = True
     t = lambda a: torch.as_tensor(np.asarray(a))  # noqa: E731
     base = t(np.array([data[i]["ebase" if exact else "base"] for i in idx]))
+    sigma = t(np.array([data[i]["esigma" if exact else "sigma"] for i in idx], dtype=np.float64))
     if "x" in data[idx[0]]:
         feats = (t(np.array([data[i]["ex" if exact else "x"] for i in idx])),)
         extra = {"k": t(np.array([data[i]["k"] for i in idx])), "l": t(np.array([data[i]["l"] for i in idx]))}
@@ -145,7 +154,7 @@ def _batch(data, idx, exact: bool):
         feats = (t(np.array([data[i]["es" if exact else "xs"] for i in idx])),
                  t(np.array([data[i]["el" if exact else "xl"] for i in idx])))
         extra = {}
-    return t(lam), t(mask), feats + (base,), extra
+    return t(lam), t(mask), feats + (base, sigma), extra
 
 
 # ----------------------------------------------------------------------------- training
@@ -161,6 +170,7 @@ def _augment(lam, mask, m: int = 64, seed: int = 0):
 
 
 def _objective(cfg: TrainConfig, table, lam, mask, extra=None, step: int = 0, total: int = 1):
+    """``(surrogate to differentiate, loss value)``."""
     if cfg.task == "eigen":
         outs = diag_recurrence(table, lam, normalize=True, all_layers=True)
         w = losses.layer_weights(step, total, len(outs))
@@ -168,19 +178,21 @@ def _objective(cfg: TrainConfig, table, lam, mask, extra=None, step: int = 0, to
         for j, P in enumerate(outs):
             lj, _ = losses.loss_eigen(P, lam, mask, extra["k"], extra["l"], degree=j + 2)
             total_loss = total_loss + w[j] * lj
-        return total_loss
+        return total_loss, total_loss.detach()
     if cfg.task == "invsqrt":
         lam_aug, mask_aug = _augment(lam, mask)
         P = diag_recurrence(table, lam_aug, normalize=False)
         base = torch.as_tensor(_baseline_table(cfg))[None].expand(lam.shape[0], -1, -1)
         T = diag_recurrence(base, lam_aug, normalize=False)
-        return losses.loss_invsqrt(P, lam_aug, T, mask_aug)
+        loss = losses.loss_invsqrt(P, lam_aug, T, mask_aug)
+        return loss, loss.detach()
     P = diag_recurrence(table, lam, normalize=True)
     if cfg.objective == "cg":
-        loss, _ = losses.loss_cg(P, lam, mask, iters=cfg.cg_iters)
-        return loss
+        return losses.per_sample_normalised(
+            lambda Q: losses.loss_cg(Q, lam, mask, iters=cfg.cg_iters)[0], P)
     if cfg.objective == "paper":
-        return losses.loss_linear_paper(P, lam, mask, cfg.degree)
+        loss = losses.loss_linear_paper(P, lam, mask, cfg.degree)
+        return loss, loss.detach()
     raise ValueError(f"unknown objective {cfg.objective!r}; use 'cg' or 'paper'")
 
 
@@ -199,7 +211,7 @@ def _baseline_table(cfg: TrainConfig) -> np.ndarray:
     return registry.get("neumann").coefficients(None, cfg.degree, task="invsqrt", scale=1.0).as_array()
 
 
-def _stage(name, engine, params, data, cfg, steps, lr, exact, rng, ckpt, state):
+def _stage(name, engine, params, data, cfg, steps, lr, exact, rng, ckpt, state, on_eval=None):
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
     sched = _schedule(opt, steps)
     start = 0
@@ -212,20 +224,23 @@ def _stage(name, engine, params, data, cfg, steps, lr, exact, rng, ckpt, state):
     for step in bar:
         idx = rng.choice(len(data), cfg.batch, replace=False)
         lam, mask, feats, extra = _batch(data, idx, exact)
-        loss = _objective(cfg, engine(*feats), lam, mask, extra, step, steps)
+        loss, value = _objective(cfg, engine(*feats), lam, mask, extra, step, steps)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
-        lv = float(loss.detach())
+        lv = float(value)
         ema = lv if ema is None else 0.95 * ema + 0.05 * lv
         first = lv if first is None else first
         bar.set_postfix(loss=f"{ema:.4f}")
+        if on_eval is not None and ((step + 1) % cfg.eval_every == 0 or step + 1 == steps):
+            on_eval(name, step + 1)
         if ckpt is not None and ((step + 1) % cfg.ckpt_every == 0 or step + 1 == steps):
             torch.save({"engine": engine.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                         "stage": name, "step": step + 1, "rng": rng.bit_generator.state,
-                        "config": asdict(cfg)}, ckpt)
+                        "config": asdict(cfg),
+                        "best": getattr(on_eval, "best", None)}, ckpt)
     return first, ema
 
 
@@ -238,7 +253,7 @@ def evaluate_linear(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
     for d in data:
         lam, probe = d["lam"], d["probe"]
         w = np.full(len(lam), 1.0)
-        table = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None])[0]
+        table = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None], d["sigma"])[0]
         co = inference.to_coefficients(table, d["b"], {})
         for key, c in (("learned", co), ("chebyshev", cheb.coefficients(probe, cfg.degree)),
                        ("richardson", rich.coefficients(probe, cfg.degree))):
@@ -260,6 +275,58 @@ def evaluate_linear(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
     }
 
 
+def val_score(task: str, arrays: dict, data: list[dict], cfg: TrainConfig, verified: bool = True) -> float:
+    """Validation score (lower is better; 0 is the base polynomial) on Lanczos/subspace
+    probes, measured on the task itself with numpy: the mean over spectra of a
+    per-spectrum log ratio clipped to ``[-1, 1]`` (so that no single spectrum, such as
+    one whose base error is already 1e-11, decides it):
+
+    * ``linear``: mean ``log(iterations learned / iterations base)`` of exact PCG
+      (rtol 1e-10) on ``diag(lambda)``;
+    * ``invsqrt``: mean ``log(error learned / error base)``, error ``max |1 - P sqrt(lambda)|``;
+    * ``eigen``: mean ``-log(log r_learned / log r_base)`` with ``r`` the gap ratio (14).
+
+    With ``verified`` the learned polynomial is first put through the plugin's
+    verification (:mod:`autospec.engine.verify`), which keeps the base polynomial
+    where the probe says it is better -- the score of what the plugin returns.
+    """
+    out = []
+    for d in data:
+        if task == "eigen":
+            learned = inference.forward_eigen(arrays, d["x"][None], d["base"][None], d["sigma"])[0]
+        else:
+            learned = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None], d["sigma"])[0]
+        if not np.all(np.isfinite(learned)):
+            out.append(1.0)  # worst possible
+            continue
+        co_l = inference.to_coefficients(learned, d["b"], {})
+        co_b = inference.to_coefficients(d["base"], d["b"], {})
+        lam = d["lam"]
+        if task == "invsqrt":
+            co_l, co_b = co_l.scaled(d["b"] ** -0.5), co_b.scaled(d["b"] ** -0.5)
+        if verified:
+            keep = {"linear": lambda: verify.verify_linear(co_l, co_b, d["probe"]),
+                    "invsqrt": lambda: verify.verify_invsqrt(co_l, co_b, d["probe"]),
+                    "eigen": lambda: verify.verify_eigen(co_l, co_b, d["probe"], d["k"], d["l"])}[task]()[0]
+            co_l = co_l if keep else co_b
+        vals = []
+        for co in (co_l, co_b):
+            if task == "linear":
+                p = evaluate(co, lam)
+                vals.append(float(pcg_iterations(lam, np.ones(len(lam)), p, 1e-10, 20000))
+                            if np.all(np.isfinite(p)) else 2e4)
+            elif task == "invsqrt":
+                vals.append(max(invsqrt_error(co, lam), 1e-300))
+            else:
+                desc = lam[::-1]
+                P = np.abs(evaluate(co, desc, normalize=True))
+                r = np.min(P[:d["k"]]) / max(np.sort(P)[::-1][d["l"] - 1], 1e-300)
+                vals.append(max(np.log(r), 1e-6) if np.isfinite(r) else 1e-6)
+        ratio = vals[0] / vals[1]
+        out.append(-np.log(ratio) if task == "eigen" else np.log(ratio))
+    return float(np.mean(np.clip(out, -1.0, 1.0)))
+
+
 def invsqrt_error(co_x: Coefficients, lam: np.ndarray, grid: int = 200) -> float:
     """``max |1 - P(lambda) lambda^{1/2}|`` over the eigenvalues and a grid of their range (eq. (13))."""
     pts = np.concatenate([lam, np.linspace(lam[0], lam[-1], grid)])
@@ -271,7 +338,7 @@ def evaluate_invsqrt(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
     neu = registry.get("neumann")
     ratios, wins = [], []
     for d in data:
-        table = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None])[0]
+        table = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None], d["sigma"])[0]
         co = inference.to_coefficients(table, d["b"], {}).scaled(d["b"] ** -0.5)
         r_l = invsqrt_error(co, d["lam"])
         r_n = invsqrt_error(neu.coefficients(d["probe"], cfg.degree, task="invsqrt"), d["lam"])
@@ -287,7 +354,7 @@ def evaluate_eigen(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
     """Gap ratio (eq. (14)) of the learned degree-``d`` filter from the probe against ``X^d``."""
     rho, wins = [], []
     for d in data:
-        table = inference.forward_eigen(arrays, d["x"][None], d["base"][None])[0]
+        table = inference.forward_eigen(arrays, d["x"][None], d["base"][None], d["sigma"])[0]
         co = inference.to_coefficients(table, d["b"], {})
         lam = d["lam"][::-1]
         P = np.abs(evaluate(co, lam, normalize=True))
@@ -328,23 +395,45 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, log=print) -> d
     def val_loss() -> float:
         with torch.no_grad():
             lam, mask, feats, extra = _batch(val_data, val_idx, exact=False)
-            return float(_objective(cfg, engine(*feats), lam, mask, extra, 1, 1))
+            return float(_objective(cfg, engine(*feats), lam, mask, extra, 1, 1)[1])
 
     val_before = val_loss()
+    eval_data = val_data[:cfg.n_eval]
+
+    class Tracker:
+        """Keeps the weights with the best validation score (the step-0 engine is the
+        base polynomial, score 0): training can only ever ship an improvement."""
+        def __init__(self):
+            self.best = {"score": 0.0, "where": "base (step 0)", "arrays": export_arrays(engine)}
+            self.history = []
+
+        def __call__(self, stage, step):
+            arrays = export_arrays(engine)
+            score = val_score(cfg.task, arrays, eval_data, cfg)
+            self.history.append((stage, step, round(score, 5)))
+            if score < self.best["score"]:
+                self.best = {"score": score, "where": f"{stage} step {step}", "arrays": arrays}
+
+    tracker = Tracker()
+    if state is not None and state.get("best") is not None:
+        tracker.best = state["best"]
     pre_done = state is not None and state["stage"] == "post"
     loss_pre = (None, None)
     if not pre_done:
         loss_pre = _stage("pre", engine, list(engine.parameters()), train_data, cfg, cfg.pre_steps,
-                          cfg.lr_pre, True, rng, ckpt, state)
+                          cfg.lr_pre, True, rng, ckpt, state, tracker)
         state = None
     for p in engine.backbone.parameters():
         p.requires_grad_(False)
     loss_post = _stage("post", engine, list(engine.embedding.parameters()), train_data, cfg,
-                       cfg.post_steps, cfg.lr_post, False, rng, ckpt, state)
-    arrays = export_arrays(engine)
+                       cfg.post_steps, cfg.lr_post, False, rng, ckpt, state, tracker)
+    arrays = tracker.best["arrays"]
     metrics = {"linear": evaluate_linear, "invsqrt": evaluate_invsqrt,
                "eigen": evaluate_eigen}[cfg.task](arrays, val_data, cfg)
     metrics.update({"val_loss_before": val_before, "val_loss_after": val_loss(),
+                    "val_score_shipped": tracker.best["score"], "shipped_from": tracker.best["where"],
+                    "val_score_shipped_unverified": val_score(cfg.task, arrays, eval_data, cfg, verified=False),
+                    "val_score_history": tracker.history,
                     "initial_loss_pre": loss_pre[0], "final_loss_pre": loss_pre[1],
                     "initial_loss_post": loss_post[0], "final_loss_post": loss_post[1],
                     "train_seconds": round(time.time() - t0, 1)})

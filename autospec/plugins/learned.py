@@ -2,8 +2,8 @@
 
 ``autospec.get("learned").build(A)``: the CG preconditioner (``task="linear"``,
 degree 11, 50-step Lanczos probe of the Jacobi-scaled operator, embedding of
-Alg. 3, backbone of Alg. 1 refining the probe-chosen Chebyshev recurrence).  ``task="invsqrt"``: ``P(A) ~ A^{-1/2}`` (degree 21,
-same embedding, no scaling).  ``task="eigen", k=10``: a degree-21 filter that
+Alg. 3, backbone of Alg. 1 refining the probe-chosen Chebyshev recurrence).
+``task="invsqrt"``: ``P(A) ~ A^{-1/2}`` (degree 21, same embedding, no scaling).  ``task="eigen", k=10``: a degree-21 filter that
 separates the ``k`` largest eigenvalues of the operator from the ``l``-th
 (``l = ceil(1.5 k)`` by default; embedding of Alg. 2 on a subspace-iteration
 probe of block size ``l``).  Weights ship in ``weights/<task>.npz``, made by
@@ -17,6 +17,13 @@ Otherwise the plugin falls back to Chebyshev (through the registry) with a
 warning that says why, and records it in ``coefficients.meta["fallback"]``.
 For ``X^{-1/2}`` the check is ``P > 0`` and finite on the same interval, with
 Neumann as the fallback.
+
+Verification (beyond the paper): the engine refines a classical polynomial
+built from the same probe (:func:`~autospec.engine.features.base_table`), and
+before returning, the plugin scores both on what the probe knows and keeps the
+learned one unless the base scores strictly better (:mod:`autospec.engine.verify`).  ``coefficients.meta["selected"]`` says which
+was kept (``"learned"`` or ``"base"``) and ``meta["scores"]`` the two scores;
+``verify=False`` skips this.
 """
 from __future__ import annotations
 
@@ -28,9 +35,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import registry
-from ..engine.features import base_table, eigen_window, linear_features
+from ..engine.features import base_table, eigen_window, linear_features, perturbation_scale
 from ..engine.inference import (forward_eigen, forward_linear, load_weights, to_coefficients,
                                 weights_path)
+from ..engine.verify import grid as _grid
+from ..engine.verify import verify_eigen, verify_invsqrt, verify_linear
 from ..polynomial import PolynomialPreconditioner
 from ..probe import SpectralProbe
 from ..recurrence import Coefficients, evaluate
@@ -41,13 +50,6 @@ TASKS = ("linear", "invsqrt", "eigen")
 @lru_cache(maxsize=8)
 def _weights(path: str):
     return load_weights(path)
-
-
-def _grid(probe: SpectralProbe, points: int = 400) -> np.ndarray:
-    b = probe.lambda_max_bound
-    lo = max(probe.lambda_min_estimate, probe.theta_min * 1e-3, b * 1e-6)
-    inside = probe.ritz_values[(probe.ritz_values >= lo) & (probe.ritz_values <= b)]
-    return np.unique(np.concatenate([np.geomspace(lo, b, points), np.linspace(lo, b, points), inside]))
 
 
 def safety_check(co: Coefficients, probe: SpectralProbe) -> tuple[Coefficients, str]:
@@ -67,6 +69,12 @@ def safety_check(co: Coefficients, probe: SpectralProbe) -> tuple[Coefficients, 
     if np.max(np.abs(1.0 - lam * p)) >= 1.0:
         return co, "|1 - lambda P(lambda)| reaches 1 on the probed interval"
     return co, ""
+
+
+def _select(learned: Coefficients, base: Coefficients, ok: bool, scores: tuple) -> Coefficients:
+    chosen = learned if ok else base
+    meta = {**learned.meta, "selected": "learned" if ok else "base", "scores": scores}
+    return Coefficients.from_array(chosen.as_array(), meta)
 
 
 def _fallback(name: str, why: str, co: Coefficients) -> Coefficients:
@@ -105,7 +113,8 @@ class LearnedPreconditioner(PolynomialPreconditioner):
         return super().build(A, probe=probe, degree=degree, **options)
 
     def coefficients(self, probe, degree, task: str = "linear", weights: str | None = None,
-                     safety: bool = True, k: int | None = None, l: int | None = None) -> Coefficients:
+                     safety: bool = True, verify: bool = True, k: int | None = None,
+                     l: int | None = None) -> Coefficients:
         if task not in TASKS:
             raise ValueError(f"learned: task must be one of {', '.join(TASKS)}, got {task!r}")
         if probe is None:
@@ -124,18 +133,29 @@ class LearnedPreconditioner(PolynomialPreconditioner):
             ll = self._l(int(k), l)
             x, b = eigen_window(probe, int(k), ll)
             base = base_table("eigen", probe, degree, int(k), ll)
-            return to_coefficients(forward_eigen(arrays, x[None], base[None])[0], b, info)
+            co = to_coefficients(forward_eigen(arrays, x[None], base[None], 1.0)[0], b, info)
+            if verify:
+                co = _select(co, to_coefficients(base, b, {}), *verify_eigen(
+                    co, to_coefficients(base, b, {}), probe, int(k), ll))
+            return co
         xs, xl, b = linear_features(probe, int(meta["config"]["k"]))
         base = base_table(task, probe, degree)
-        co = to_coefficients(forward_linear(arrays, xs[None], xl[None], base[None])[0], b, info)
+        sigma = perturbation_scale(task, probe, base)
+        co = to_coefficients(forward_linear(arrays, xs[None], xl[None], base[None], sigma)[0], b, info)
+        base_co = to_coefficients(base, b, {})
         if task == "invsqrt":
             co = co.scaled(b ** -0.5)
+            if verify:
+                base_co = base_co.scaled(b ** -0.5)
+                co = _select(co, base_co, *verify_invsqrt(co, base_co, probe))
             if safety:
                 p = evaluate(co, _grid(probe))
                 if not (np.all(np.isfinite(p)) and np.min(p) > 0):
                     fb = registry.get("neumann").coefficients(probe, degree, task="invsqrt")
                     return _fallback("neumann", "P is not positive and finite on the probed interval", fb)
             return co
+        if verify:
+            co = _select(co, base_co, *verify_linear(co, base_co, probe))
         if not safety:
             return co
         co_safe, why = safety_check(co, probe)
