@@ -9,7 +9,9 @@ short Lanczos run), which makes the wanted end the dominant one; the filter
 operator ``P(X)``; and Rayleigh-Ritz with ``A`` on the converged vectors, so
 the returned eigenvalues are ``A``'s, with residual norms ``||A v - lambda v||``.
 
-``filter="chebyshev"`` is ``T_d`` on ``[0, theta_(j)]`` of ``X`` with ``j = ceil(1.5 k)``
+``filter="learned"`` (default) is the learned engine's degree-``d`` filter (Alg. 2
+embedding of the probe, refining and verified against the Chebyshev filter);
+``"chebyshev"`` is ``T_d`` on ``[0, theta_(j)]`` of ``X`` with ``j = ceil(1.5 k)``
 (counted from the top, capped by the probe), the unwanted part of the
 spectrum; ``"power"`` is ``X^d``.  For a symmetric indefinite ``A``,
 ``square=True`` filters ``A^2`` instead (the eigenvalues of smallest
@@ -58,7 +60,7 @@ class _Counter:
         return self.fn(v)
 
 
-def smallest(A, k: int, filter: str = "chebyshev", degree: int = 21, ncv: int | None = None,
+def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | None = None,
              tol: float = 1e-10, probe_iters: int = 20, seed: int = 0, square: bool = False,
              maxiter: int | None = None) -> EigenResult:
     """The ``k`` smallest eigenpairs of a symmetric positive definite ``A`` (module docstring)."""

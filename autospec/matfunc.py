@@ -2,8 +2,9 @@
 any degree-``d`` polynomial can do.
 
 * :func:`inv_sqrt` -- ``P(A) ~ A^{-1/2}`` from any plugin that offers
-  ``task="invsqrt"`` (``chebyshev``: interpolant on the probed interval;
-  ``neumann``: the Taylor series of eq. (24)), applied matrix-free.
+  ``task="invsqrt"`` (``learned``, the default: the engine of Sec. 4 refining and
+  verified against the Chebyshev interpolant; ``chebyshev``: interpolant on the
+  probed interval; ``neumann``: the Taylor series of eq. (24)), applied matrix-free.
 * :func:`whitening_error` -- ``||P A P - I||_2`` estimated by Lanczos on the
   symmetric operator ``E = P A P - I``.  Every Ritz value of ``E`` lies in its
   spectrum, so ``max |theta|`` is a lower estimate that converges from below
@@ -30,7 +31,7 @@ from .validation import as_operator
 __all__ = ["inv_sqrt", "whitening_error", "whiten", "lp_reference"]
 
 
-def inv_sqrt(A, method: str = "chebyshev", degree: int = 21, probe=None, **options):
+def inv_sqrt(A, method: str = "learned", degree: int = 21, probe=None, **options):
     """A ``LinearOperator`` for ``P(A) ~ A^{-1/2}`` (``A`` symmetric positive definite)."""
     return registry.get(method).build(A, probe=probe, degree=degree, task="invsqrt", scaling=None, **options)
 
@@ -52,7 +53,7 @@ def whitening_error(A, P, steps: int = 40, seed: int = 0) -> dict:
     return {"estimate": est, "upper": upper, "steps": p.steps}
 
 
-def whiten(features, reg: float, method: str = "chebyshev", degree: int = 21, **options):
+def whiten(features, reg: float, method: str = "learned", degree: int = 21, **options):
     """``P(X) ~ X^{-1/2}`` for ``X v = F (F^T v) + reg v`` (``F`` sparse or dense, ``reg > 0``),
     applied matrix-free; returns ``(P, X)`` as ``LinearOperator``s."""
     if not reg > 0:

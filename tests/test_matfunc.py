@@ -14,7 +14,7 @@ from autospec.recurrence import evaluate
 from conftest import spd_with_eigenvalues
 
 
-@pytest.mark.parametrize("method", ["chebyshev", "neumann"])
+@pytest.mark.parametrize("method", ["learned", "chebyshev", "neumann"])
 def test_inv_sqrt_on_diagonal_is_P_of_the_diagonal(method):
     lam = np.geomspace(0.05, 2.0, 200)
     P = inv_sqrt(sp.diags(lam).tocsr(), method=method)
@@ -22,7 +22,7 @@ def test_inv_sqrt_on_diagonal_is_P_of_the_diagonal(method):
     np.testing.assert_allclose(P @ x, P.polynomial(lam) * x, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("method", ["chebyshev", "neumann"])
+@pytest.mark.parametrize("method", ["learned", "chebyshev", "neumann"])
 def test_inv_sqrt_within_its_a_priori_error(method):
     lam = np.geomspace(0.1, 3.0, 40)
     A = spd_with_eigenvalues(lam, seed=4)
