@@ -17,7 +17,7 @@ $(STAMP): $(PY) pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m autospec.demo
+	$(VENV)/bin/autospec bench --matrices autospec/data --poisson 200 --out bench-out/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

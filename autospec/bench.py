@@ -31,7 +31,8 @@ from .probe import lanczos
 from .scaling import jacobi_scale
 from .validation import as_operator
 
-__all__ = ["matrix_dir", "load_problems", "run", "markdown", "solve_cg"]
+__all__ = ["matrix_dir", "load_problems", "run", "markdown", "solve_cg", "residual_history",
+           "polynomial_curve", "compare"]
 
 DEFAULT_DIR = Path("..") / "shared" / "matrices"
 
@@ -79,6 +80,36 @@ def solve_cg(A, b, M=None, rtol: float = 1e-10, maxiter: int = 20000) -> dict:
             "relres": float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))}
 
 
+def residual_history(A, b, M=None, rtol: float = 1e-10, maxiter: int = 20000, points: int = 400) -> list:
+    """``[(iteration, ||b - A x_k|| / ||b||), ...]`` of scipy's CG (for the Fig. 3 plot; an
+    extra product with ``A`` per iteration, so it is run apart from the timed solves),
+    thinned to about ``points`` entries."""
+    nb = float(np.linalg.norm(b))
+    hist = [(0, 1.0)]
+
+    def cb(xk):
+        hist.append((len(hist), float(np.linalg.norm(b - A @ xk)) / nb))
+
+    spla.cg(A, b, M=M, rtol=rtol, atol=0.0, maxiter=maxiter, callback=cb)
+    step = max(1, len(hist) // points)
+    keep = hist[::step]
+    if keep[-1] != hist[-1]:
+        keep.append(hist[-1])
+    return keep
+
+
+def polynomial_curve(M, points: int = 200) -> dict:
+    """``lambda`` and ``lambda P(lambda)`` of a polynomial preconditioner on its probed interval
+    (for the Fig. 6 plot), in the variable the polynomial was built for (the Jacobi-scaled
+    operator by default)."""
+    probe = M.probe
+    hi = probe.lambda_max_bound
+    lo = max(probe.lambda_min_estimate, hi * 1e-6)
+    lam = np.geomspace(lo, hi, points)
+    return {"lam": lam.tolist(), "lam_p": (lam * M.polynomial(lam)).tolist(),
+            "ritz": probe.ritz_values.tolist(), "selected": M.coefficients.meta.get("selected")}
+
+
 def _row(matrix, n, method, res, degree=0, probe_steps=0, probe_s=0.0, build_s=0.0, **extra):
     its = res["iterations"]
     return {"matrix": matrix, "n": n, "method": method, "degree": degree, "probe_steps": probe_steps,
@@ -89,9 +120,13 @@ def _row(matrix, n, method, res, degree=0, probe_steps=0, probe_s=0.0, build_s=0
 
 def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11, rtol: float = 1e-10,
         maxiter: int = 20000, seed: int = 0, first_levels=("ichol", "amg"), progress=None,
-        options: dict | None = None) -> list[dict]:
+        options: dict | None = None, curves: bool = True) -> list[dict]:
     """Run the protocol; ``progress(desc)`` is called before each solve (for a progress bar);
-    ``options[name]`` are keyword options for ``registry.get(name)`` (e.g. another weight file)."""
+    ``options[name]`` are keyword options for ``registry.get(name)`` (e.g. another weight file).
+    With ``curves``, the rows of plain CG and of every one-level polynomial with the
+    first probe size also carry ``history`` (:func:`residual_history`, computed apart
+    from the timed solve) and the polynomial rows ``curve`` (:func:`polynomial_curve`),
+    which ``autospec plot`` draws."""
     options = options or {}
     rows = []
     for name, A in problems:
@@ -100,10 +135,13 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
         step = progress or (lambda desc: None)
         step(f"{name}: cg")
         rows.append(_row(name, n, "cg", solve_cg(A, b, None, rtol, maxiter)))
+        if curves:
+            rows[-1]["history"] = residual_history(A, b, None, rtol, maxiter)
         step(f"{name}: jacobi")
         t0 = time.perf_counter()
         Mj = registry.get("jacobi").build(A)
-        rows.append(_row(name, n, "jacobi", solve_cg(A, b, Mj, rtol, maxiter), build_s=time.perf_counter() - t0))
+        tj = time.perf_counter() - t0  # before the solve: build_s must not include it
+        rows.append(_row(name, n, "jacobi", solve_cg(A, b, Mj, rtol, maxiter), build_s=tj))
         jac = rows[-1]
         bound = math.ceil(jac["iterations"] / (degree + 1)) if jac["converged"] else None
         S, _ = jacobi_scale(as_operator(A))
@@ -119,6 +157,9 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
                 rows.append(_row(name, n, poly, solve_cg(A, b, M, rtol, maxiter), degree, steps, tp, tb,
                                  krylov_bound=bound, fallback=M.coefficients.meta.get("fallback"),
                                  selected=M.coefficients.meta.get("selected")))
+                if curves and steps == probe_steps[0]:
+                    rows[-1]["history"] = residual_history(A, b, M, rtol, maxiter)
+                    rows[-1]["curve"] = polynomial_curve(M)
         for first in first_levels:
             label = {"ichol": "ic0", "amg": "amg"}.get(first, first)
             step(f"{name}: {label}")

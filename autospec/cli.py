@@ -2,8 +2,10 @@
 
 ``autospec solve MATRIX.mtx[.gz] [--rhs FILE] [--preconditioner NAME] [--first LEVEL]
 [--rtol R] [--degree D] [--json]`` solves ``A x = b`` with scipy's CG and prints
-iterations, residual and timings.  ``autospec list`` shows the registered
-plugins.  ``autospec train {linear,eigen,invsqrt} [--quick|--full] [--seed S]
+iterations, residual and timings.  ``autospec bench [...]`` runs the App. E
+protocol (:mod:`autospec.bench`) and writes ``bench.json``, ``bench.md`` and the
+plots; ``autospec plot BENCH.json`` redraws the plots (:mod:`autospec.plot`).
+``autospec list`` shows the registered plugins.  ``autospec train {linear,eigen,invsqrt} [--quick|--full] [--seed S]
 [--objective cg|paper] [--out DIR] [--resume]`` trains the learned engine.
 
 Bad input (a missing or unreadable file, not Matrix Market, not square, not
@@ -156,11 +158,29 @@ def _cmd_bench(args) -> int:
 
     options = {"learned": {"weights": args.learned_weights}} if args.learned_weights else None
     rows = bench.run(probs, polys, steps, args.degree, args.rtol, args.maxiter, args.seed, firsts, progress,
-                     options)
+                     options, curves=not args.no_curves)
     bar.close()
     js, md = bench.write(rows, args.out)
     print(bench.markdown(rows))
     print(f"\nwritten: {js} and {md}")
+    if not args.no_curves:
+        try:
+            from .plot import plot_bench
+            pngs = plot_bench(js, args.out)
+            print("plots: " + ", ".join(str(p) for p in pngs))
+        except ImportError as exc:
+            print(f"no plots: {exc}")
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    try:
+        from .plot import plot_bench
+        names = set(args.only.split(",")) if args.only else None
+        pngs = plot_bench(args.bench_json, args.out, names)
+    except (ImportError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    print("written: " + ", ".join(str(p) for p in pngs))
     return 0
 
 
@@ -208,7 +228,8 @@ def main(argv=None) -> int:
     bn.add_argument("--min-n", type=int, default=0)
     bn.add_argument("--max-n", type=int, default=None)
     bn.add_argument("--poisson", type=int, default=0, help="add a POISSON x POISSON 2-D Poisson problem")
-    bn.add_argument("--polys", default="chebyshev", help="one-level and second-level polynomial plugins")
+    bn.add_argument("--polys", default="chebyshev,learned",
+                    help="one-level and second-level polynomial plugins (default chebyshev,learned)")
     bn.add_argument("--probe-steps", default="50,200")
     bn.add_argument("--first-levels", default="ichol,amg")
     bn.add_argument("--learned-weights", default=None,
@@ -218,7 +239,14 @@ def main(argv=None) -> int:
     bn.add_argument("--maxiter", type=int, default=20000)
     bn.add_argument("--seed", type=int, default=0)
     bn.add_argument("--out", default="bench-out", help="output directory for bench.json and bench.md")
+    bn.add_argument("--no-curves", action="store_true",
+                    help="skip the residual histories and polynomial curves (and the plots)")
     bn.set_defaults(func=_cmd_bench)
+    pl = sub.add_parser("plot", help="figures (Fig. 3 and Fig. 6 style) from a bench.json")
+    pl.add_argument("bench_json", help="bench.json written by `autospec bench`")
+    pl.add_argument("--out", default="bench-out", help="output directory for the PNG files")
+    pl.add_argument("--only", default=None, help="comma-separated matrix names")
+    pl.set_defaults(func=_cmd_plot)
     ls = sub.add_parser("list", help="registered plugins, where they come from, whether they load")
     ls.set_defaults(func=_cmd_list)
     args = ap.parse_args(argv)

@@ -103,7 +103,8 @@ def test_bench_writes_json_and_markdown(capsys, tmp_path):
     assert rc == 0
     rows = json.loads((out / "bench.json").read_text())
     methods = {r["method"] for r in rows}
-    assert {"cg", "jacobi", "chebyshev", "ic0-pcg", "ic0+chebyshev", "amg-pcg", "amg+chebyshev"} <= methods
+    assert {"cg", "jacobi", "chebyshev", "learned", "ic0-pcg", "ic0+chebyshev", "ic0+learned", "amg-pcg",
+            "amg+chebyshev", "amg+learned"} <= methods
     for r in rows:
         assert "error" not in r and r["converged"] and r["relres"] <= 1.5e-10
         assert r["matvecs"] >= r["iterations"] and r["inner_products"] >= 3 * r["iterations"]
@@ -111,6 +112,26 @@ def test_bench_writes_json_and_markdown(capsys, tmp_path):
     for m in ("p12", "b08"):
         assert by[(m, "ic0+chebyshev")]["iterations"] < by[(m, "ic0-pcg")]["iterations"]
     assert "| b08 |" in (out / "bench.md").read_text()
+    # residual histories: start at 1, end at the true final residual of the timed solve
+    for r in rows:
+        if "history" in r:
+            its, res = zip(*r["history"])
+            assert its[0] == 0 and res[0] == 1.0 and its[-1] == r["iterations"]
+            assert res[-1] == pytest.approx(r["relres"], rel=1e-6)
+    assert (out / "convergence.png").stat().st_size > 0 and (out / "polynomials.png").stat().st_size > 0
+    # `autospec plot` redraws them from the JSON
+    again = tmp_path / "again"
+    rc, stdout, err = _run(capsys, "plot", out / "bench.json", "--out", again)
+    assert rc == 0 and (again / "convergence.png").is_file() and (again / "polynomials.png").is_file()
+
+
+def test_plot_bad_input(capsys, tmp_path):
+    rc, out, err = _run(capsys, "plot", tmp_path / "missing.json")
+    _one_line_error(rc, err, "cannot read")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"not": "a bench"}')
+    rc, out, err = _run(capsys, "plot", bad)
+    _one_line_error(rc, err, "not a bench.json")
 
 
 def test_bench_missing_directory(capsys, tmp_path):

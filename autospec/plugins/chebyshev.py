@@ -101,11 +101,24 @@ def model_lower_edge(probe: SpectralProbe, b: float, degree: int, rtol: float = 
     its = np.empty(len(ratios), dtype=np.int64)
     best = 5000
     for j, ratio in enumerate(ratios):
-        co = preconditioner_coefficients(b / ratio, b, degree)
-        its[j] = pcg_iterations(lam, wt, evaluate(co, lam), rtol, maxiter=min(5000, 2 * best + 10))
+        p = preconditioner_values(b / ratio, b, degree, lam)
+        its[j] = pcg_iterations(lam, wt, p, rtol, maxiter=min(5000, 2 * best + 10))
         best = min(best, int(its[j]))
     j = int(np.flatnonzero(its <= (1.0 + slack) * its.min())[0])
     return b / float(ratios[j])
+
+
+def preconditioner_values(a: float, b: float, degree: int, lam: np.ndarray) -> np.ndarray:
+    """``P(lambda)`` of :func:`preconditioner_coefficients` evaluated in closed form,
+    ``(1 - T_m(theta(lambda)) / T_m(theta(0))) / lambda`` (for the many candidate
+    intervals of the model search, where building each recurrence would dominate the
+    build time); ``lambda > 0``."""
+    m = degree + 1
+    em = np.zeros(m + 1)
+    em[m] = 1.0
+    theta = (2.0 * lam - (a + b)) / (b - a)
+    tm0 = npcheb.chebval(-(a + b) / (b - a), em)
+    return (1.0 - npcheb.chebval(theta, em) / tm0) / lam
 
 
 def preconditioner_coefficients(a: float, b: float, degree: int) -> Coefficients:

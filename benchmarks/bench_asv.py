@@ -1,0 +1,120 @@
+"""asv benchmark classes: ``asv run --python=same`` (configuration in ``asv.conf.json``).
+
+``time_*`` methods are timed by asv, ``track_*`` methods report CG iteration counts
+(App. E protocol: seeded Gaussian right-hand side, rtol 1e-10, degree 11, 50-step
+Lanczos probe, Jacobi scaling).  Problems: the two matrices shipped with the
+package, a generated 2-D Poisson problem, and -- when the matrix directory
+(``$AUTOSPEC_MATRICES`` or ``../shared/matrices``) is present -- bcsstk16 and
+aft01.  The scripts ``benchmarks.cg``, ``benchmarks.kernels``, ``benchmarks.eigen``,
+``benchmarks.invsqrt`` and ``benchmarks.genome`` and ``autospec bench`` run the
+full protocols without asv.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+import autospec
+from autospec import kernels
+from autospec.bench import solve_cg
+from autospec.compose import FirstLevelError, two_level
+from autospec.io import example_matrix, poisson2d
+
+_SHARED = Path(os.environ.get("AUTOSPEC_MATRICES") or Path(__file__).resolve().parents[2] / "shared" / "matrices")
+
+
+def problem(name: str):
+    """A test matrix by name (shipped, generated, or from the matrix directory)."""
+    if name in ("1138_bus", "bcsstk08"):
+        return example_matrix(name)
+    if name.startswith("poisson"):
+        return poisson2d(int(name[len("poisson"):]))
+    from autospec.io import read_matrix
+    return read_matrix(_SHARED / f"{name}.mtx.gz")
+
+
+def _names():
+    names = ["1138_bus", "bcsstk08", "poisson200"]
+    names += [n for n in ("bcsstk16", "aft01") if (_SHARED / f"{n}.mtx.gz").is_file()]
+    return names
+
+
+PLUGINS = ["chebyshev", "learned"]
+
+
+class CGIterations:
+    """Iterations of PCG to rtol 1e-10 (plain, Jacobi, one-level polynomials)."""
+
+    params = (_names(), ["none", "jacobi"] + PLUGINS)
+    param_names = ["matrix", "preconditioner"]
+    timeout = 600
+
+    def setup(self, name, prec):
+        self.A = problem(name)
+        self.b = np.random.default_rng(0).standard_normal(self.A.shape[0])
+        self.M = None if prec == "none" else autospec.get(prec).build(self.A, seed=0)
+
+    def track_iterations(self, name, prec):
+        return solve_cg(self.A, self.b, self.M)["iterations"]
+
+    def time_solve(self, name, prec):
+        solve_cg(self.A, self.b, self.M)
+
+
+class Build:
+    """Probe + coefficients + operator (what a user pays before the first CG iteration)."""
+
+    params = (_names(), PLUGINS)
+    param_names = ["matrix", "plugin"]
+
+    def setup(self, name, plugin):
+        self.A = problem(name)
+        autospec.get(plugin).build(self.A)  # compile the kernels outside the timing
+
+    def time_build(self, name, plugin):
+        autospec.get(plugin).build(self.A, seed=0)
+
+
+class TwoLevel:
+    """IC(0) and AMG first levels with the learned polynomial second (iterations)."""
+
+    params = (_names(), ["ichol", "amg"])
+    param_names = ["matrix", "first"]
+    timeout = 600
+
+    def setup(self, name, first):
+        self.A = problem(name)
+        self.b = np.random.default_rng(0).standard_normal(self.A.shape[0])
+        try:
+            self.M = two_level(self.A, first=first, second="learned", degree=11, seed=0)
+        except FirstLevelError as exc:
+            raise NotImplementedError(str(exc)) from None  # asv: skipped
+
+    def track_iterations(self, name, first):
+        return solve_cg(self.A, self.b, self.M)["iterations"]
+
+    def time_solve(self, name, first):
+        solve_cg(self.A, self.b, self.M)
+
+
+class Kernels:
+    """The fused degree-11 application against 11 scipy matvecs (Poisson 1000 x 1000)."""
+
+    def setup(self):
+        self.A = poisson2d(1000)
+        self.x = np.random.default_rng(0).standard_normal(self.A.shape[0])
+        self.M = autospec.get("chebyshev").build(self.A, seed=0)
+        self.M.matvec(self.x)
+
+    def time_apply_degree11(self):
+        self.M.matvec(self.x)
+
+    def time_scipy_11_matvecs(self):
+        y = self.x
+        for _ in range(11):
+            y = self.A @ y
+
+    def time_csr_matvec(self):
+        kernels.csr_matvec(self.A, self.x)
