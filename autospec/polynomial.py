@@ -47,6 +47,12 @@ class PolynomialOperator(spla.LinearOperator):
         self.normalize = normalize
         self._ws = kernels.Workspace()
         self._lock = threading.Lock()
+        # a constant polynomial (Jacobi: P = c I) is a diagonal: apply it as one
+        self._diagonal = None
+        if coefficients.matvecs == 0 and not normalize:
+            c = float(recurrence.evaluate(coefficients, np.zeros(1))[0])
+            d = np.full(op.n, c) if scale is None else c * np.asarray(scale, dtype=np.float64) ** 2
+            self._diagonal = d.astype(op.dtype, copy=False)
 
     @property
     def degree(self) -> int:
@@ -64,6 +70,8 @@ class PolynomialOperator(spla.LinearOperator):
     def _apply(self, x: np.ndarray) -> np.ndarray:
         x = check_vector(x, self.shape[0])
         z = np.asarray(x, dtype=self.dtype)
+        if self._diagonal is not None:
+            return z * (self._diagonal if z.ndim == 1 else self._diagonal[:, None])
         if self._scale is not None:
             z = z * (self._scale if z.ndim == 1 else self._scale[:, None])
         op = self._op
