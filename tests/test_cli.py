@@ -137,3 +137,17 @@ def test_plot_bad_input(capsys, tmp_path):
 def test_bench_missing_directory(capsys, tmp_path):
     rc, out, err = _run(capsys, "bench", "--matrices", tmp_path / "none")
     _one_line_error(rc, err, "not found")
+
+
+def test_time_wins_counts_autospec_rows_only():
+    from autospec.bench import time_wins
+    rows = [{"matrix": "a", "method": "cg", "total_s": 1.0, "converged": True},
+            {"matrix": "a", "method": "ic0-pcg", "total_s": 0.1, "converged": True},
+            {"matrix": "a", "method": "learned", "total_s": 0.5, "converged": True},
+            {"matrix": "b", "method": "cg", "total_s": 1.0, "converged": False},
+            {"matrix": "b", "method": "amg+learned", "error": "breakdown"},
+            {"matrix": "b", "method": "jacobi", "total_s": 9.0, "converged": True},
+            {"matrix": "c", "method": "cg", "total_s": 0.1, "converged": True},
+            {"matrix": "c", "method": "amg-pcg", "total_s": 0.01, "converged": True},
+            {"matrix": "c", "method": "chebyshev", "total_s": 0.2, "converged": True}]
+    assert time_wins(rows) == (2, 3, ["c"])
