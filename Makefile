@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench bench-kernels clean
+.PHONY: demo test test-mpi venv bench bench-kernels clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The PETSc back end (autospec.petsc): Debian's PETSc 3.18 and Open MPI (apt, root; ~25 s),
+# then petsc4py 3.18.5 built from PyPI against it inside the venv (~2 min), then its tests.
+PETSC_DIR_DEBIAN := /usr/lib/petscdir/petsc3.18/x86_64-linux-gnu-real
+test-mpi: $(STAMP)
+	apt-get install -y --no-install-recommends libpetsc-real-dev openmpi-bin
+	$(PY) -m pip install --quiet "cython<3.1" setuptools wheel mpi4py
+	PETSC_DIR=$(PETSC_DIR_DEBIAN) PETSC_ARCH= $(PY) -m pip install --quiet --no-build-isolation petsc4py==3.18.5
+	$(PY) -m pytest -q tests/test_petsc.py
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.cg
