@@ -37,6 +37,19 @@ def _grid(plt, count: int, title: str):
     return fig, list(axes.flat)
 
 
+def _decorate(ax, title: str, xlabel: str) -> None:
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7)
+
+
+def _save(plt, fig, path: Path) -> Path:
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_bench(bench_json, out_dir, matrices=None) -> list[Path]:
     """Write ``convergence.png`` and ``polynomials.png`` to ``out_dir``; returns their paths."""
     plt = _pyplot()
@@ -67,14 +80,8 @@ def plot_bench(bench_json, out_dir, matrices=None) -> list[Path]:
             its, res = zip(*r["history"])
             label = r["method"] if r["method"] == "cg" else f"{r['method']} (probe {r['probe_steps']})"
             ax.semilogy(its, res, label=label, lw=1.2)
-        ax.set_title(f"{m} (n = {rs[0]['n']})", fontsize=9)
-        ax.set_xlabel("iteration", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7)
-    p = out / "convergence.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    written.append(p)
+        _decorate(ax, f"{m} (n = {rs[0]['n']})", "iteration")
+    written.append(_save(plt, fig, out / "convergence.png"))
 
     with_curve = {m: rs for m, rs in by.items() if any("curve" in r for r in rs)}
     if with_curve:
@@ -89,12 +96,6 @@ def plot_bench(bench_json, out_dir, matrices=None) -> list[Path]:
             ritz = next(r["curve"]["ritz"] for r in rs if "curve" in r)
             ax.plot(ritz, [0.0] * len(ritz), "k|", ms=6, label="Ritz values")
             ax.axhline(1.0, color="0.6", lw=0.6)
-            ax.set_title(f"{m}", fontsize=9)
-            ax.set_xlabel("λ", fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.legend(fontsize=7)
-        p = out / "polynomials.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        written.append(p)
+            _decorate(ax, m, "λ")
+        written.append(_save(plt, fig, out / "polynomials.png"))
     return written
