@@ -165,7 +165,9 @@ class PolynomialPreconditioner(abc.ABC):
 
         Parameters
         ----------
-        A : sparse matrix (any format), ndarray or LinearOperator, symmetric.
+        A : sparse matrix (any format), ndarray or LinearOperator, symmetric; or a torch
+            sparse CSR / dense tensor (CPU or CUDA), which gives a
+            :class:`~autospec.torch_backend.TorchPolynomialOperator` on the same device.
         probe : a probe of the scaled operator ``S``; run here when omitted.
         degree : polynomial degree (matvecs per application); plugin default if omitted.
         scaling : ``"auto"`` (Jacobi when the diagonal is available), ``"jacobi"`` or ``None``;
@@ -197,6 +199,9 @@ class PolynomialPreconditioner(abc.ABC):
         if degree < self.min_degree:
             raise ValueError(f"{self.name}: degree must be >= {self.min_degree}, got {degree}")
         self._check_options(opts)
+        if type(A).__module__.split(".")[0] == "torch":  # torch tensors stay torch (CPU or CUDA)
+            from . import torch_backend
+            return torch_backend.build(self, A, probe, int(degree), opts, build)
         op = as_operator(A, check_symmetric=build.get("check_symmetric", True))
         scaling = resolve_scaling(build.get("scaling", self.default_scaling(**opts)), op)
         scale = None

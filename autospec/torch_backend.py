@@ -1,0 +1,188 @@
+"""The torch back end: ``build(A)`` for a ``torch`` sparse CSR (or dense) tensor, CPU or CUDA.
+
+``autospec.get(name).build(A_torch)`` lands here (:meth:`PolynomialPreconditioner.build`
+dispatches on the type without importing torch).  Everything stays on ``A``'s
+device: the Jacobi scaling, the probe (Lanczos with torch vectors; one host sync
+per step for the two scalars), and the application of eq. (4)-(5), one sparse
+product per layer.  The plugin itself only sees the probe (numpy scalars) and
+returns ``Coefficients``, so every plugin works here unchanged.
+
+This module runs the recurrence with torch's own element-wise kernels (three
+in-place ``add_`` per layer after the product); a fused GPU step kernel is the
+next step and needs a GPU to be measured (``benchmarks/GPU.md`` once there is
+one).  torch is imported here and in the training code only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .probe import SpectralProbe, _append_step, _ritz_probe
+from .recurrence import Coefficients
+
+__all__ = ["TorchPolynomialOperator", "build", "lanczos_probe", "is_torch_tensor"]
+
+_DTYPES = (torch.float32, torch.float64)
+
+
+def is_torch_tensor(A: Any) -> bool:
+    """True for a ``torch.Tensor``, decided without importing torch elsewhere."""
+    return type(A).__module__.split(".")[0] == "torch"
+
+
+def _check(A: torch.Tensor, check_symmetric: bool, seed: int) -> None:
+    if A.dim() != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"A must be a square 2-D tensor, got shape {tuple(A.shape)}")
+    if A.dtype not in _DTYPES:
+        raise TypeError(f"unsupported dtype {A.dtype}; use torch.float32 or torch.float64")
+    if A.layout not in (torch.sparse_csr, torch.strided):
+        raise TypeError(f"A must be a sparse CSR or dense tensor, got layout {A.layout}")
+    vals = A.values() if A.layout == torch.sparse_csr else A
+    if not bool(torch.isfinite(vals).all()):
+        raise ValueError("A contains NaN or Inf")
+    if check_symmetric:
+        # two random vectors: x.(A y) == y.(A x) for symmetric A (no transpose is formed)
+        g = np.random.default_rng(seed + 1)
+        n = A.shape[0]
+        x = torch.as_tensor(g.standard_normal(n), dtype=A.dtype, device=A.device)
+        y = torch.as_tensor(g.standard_normal(n), dtype=A.dtype, device=A.device)
+        ay, ax = A @ y, A @ x
+        lhs, rhs = float(x @ ay), float(y @ ax)
+        scale = float(torch.linalg.vector_norm(ax)) * float(torch.linalg.vector_norm(y)) + 1e-300
+        tol = 1e-5 if A.dtype == torch.float32 else 1e-10
+        if abs(lhs - rhs) > tol * scale:
+            raise ValueError(f"A is not symmetric (x.Ay - y.Ax = {lhs - rhs:.3g} for random x, y)")
+
+
+def _diagonal(A: torch.Tensor) -> torch.Tensor:
+    if A.layout == torch.strided:
+        return torch.diagonal(A).clone()
+    crow, col, val = A.crow_indices(), A.col_indices(), A.values()
+    rows = torch.repeat_interleave(torch.arange(A.shape[0], device=A.device), crow[1:] - crow[:-1])
+    d = torch.zeros(A.shape[0], dtype=A.dtype, device=A.device)
+    on = rows == col
+    d.index_add_(0, rows[on], val[on])
+    return d
+
+
+def lanczos_probe(mult, n: int, dtype, device, steps: int = 50, seed: int = 0) -> SpectralProbe:
+    """``steps`` Lanczos steps with torch vectors, from the same seeded start vector as
+    :func:`autospec.probe.lanczos` (so CPU and GPU probes agree to rounding)."""
+    v = torch.as_tensor(np.random.default_rng(seed).standard_normal(n), dtype=torch.float64, device=device)
+    v = (v / torch.linalg.vector_norm(v)).to(dtype)
+    v_prev = torch.zeros_like(v)
+    alphas, betas = [], []
+    beta, tnorm = 0.0, 0.0
+    for _ in range(min(int(steps), n)):
+        w = mult(v)
+        if beta:
+            w = w - beta * v_prev
+        alpha = float(w @ v)
+        w = w - alpha * v
+        corr = float(w @ v)
+        w = w - corr * v
+        alpha += corr
+        beta = float(torch.linalg.vector_norm(w))
+        if not np.isfinite(alpha + beta):
+            raise ValueError("lanczos: the operator produced NaN or Inf")
+        tnorm, breakdown = _append_step(alphas, betas, alpha, beta, n, tnorm)
+        if breakdown:
+            break
+        v_prev, v = v, w / beta
+    return _ritz_probe(alphas, betas, "lanczos[torch]", n)
+
+
+class TorchPolynomialOperator:
+    """``M x = D^{-1/2} P(S) D^{-1/2} x`` on tensors (``s = D^{-1/2}``, or no scaling).
+
+    Callable on a vector or a block of columns; ``.coefficients``, ``.probe``,
+    ``.degree``, ``.plugin`` as for the numpy operator."""
+
+    def __init__(self, A: torch.Tensor, coefficients: Coefficients, probe, s, plugin: str):
+        self.A, self.coefficients, self.probe, self._s, self.plugin = A, coefficients, probe, s, plugin
+        self.shape = tuple(A.shape)
+        self.dtype = A.dtype
+        self.device = A.device
+
+    @property
+    def degree(self) -> int:
+        return self.coefficients.degree
+
+    def _mult(self, v: torch.Tensor) -> torch.Tensor:
+        s = self._s
+        if s is None:
+            return self.A @ v
+        sv = s * v if v.dim() == 1 else s[:, None] * v
+        y = self.A @ sv
+        return s * y if y.dim() == 1 else s[:, None] * y
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if not (hasattr(x, "shape") and x.shape[0] == self.shape[0]):
+            raise ValueError(f"vector of length {self.shape[0]} expected, got shape {tuple(getattr(x, 'shape', ()))}")
+        co, s = self.coefficients, self._s
+        z = x.to(self.dtype)
+        if s is not None:
+            z = s * z if z.dim() == 1 else s[:, None] * z
+        A_, B = z, z
+        C = self._mult(z) if co.uses_c1 else torch.zeros_like(z)
+        d = co.layers
+        for k in range(d):
+            N = torch.zeros_like(z)
+            if co.beta[k] != 0.0:
+                N.add_(self._mult(C), alpha=float(co.beta[k]))
+            for c, v in ((co.gamma[k], A_), (co.eta[k], B), (co.alpha[k], C)):
+                if c != 0.0:
+                    N.add_(v, alpha=float(c))
+            if k == d - 1:
+                break
+            if co.rho[k] != 0.0:
+                A_ = A_ + float(co.rho[k]) * C
+            B, C = C, N
+        if s is None:
+            return N
+        return s * N if N.dim() == 1 else s[:, None] * N
+
+    matvec = __call__
+
+    def __matmul__(self, x):
+        return self(x)
+
+    def __repr__(self) -> str:
+        return (f"<{self.shape[0]}x{self.shape[1]} TorchPolynomialOperator plugin={self.plugin!r} "
+                f"degree={self.degree} device={self.device} dtype={self.dtype}>")
+
+
+def build(plugin, A: torch.Tensor, probe: SpectralProbe | None, degree: int, opts: dict,
+          build_opts: dict) -> TorchPolynomialOperator:
+    """The torch path of :meth:`PolynomialPreconditioner.build` (same options)."""
+    seed = int(build_opts.get("seed", 0))
+    _check(A, bool(build_opts.get("check_symmetric", True)), seed)
+    scaling = build_opts.get("scaling", plugin.default_scaling(**opts))
+    if scaling not in ("auto", "jacobi", None):
+        raise ValueError(f"scaling must be 'auto', 'jacobi' or None, got {scaling!r}")
+    s = None
+    if scaling in ("auto", "jacobi"):
+        d = _diagonal(A)
+        if not bool((d > 0).all()):
+            if scaling == "jacobi":
+                raise ValueError("Jacobi scaling needs a positive diagonal")
+        else:
+            s = torch.rsqrt(d)
+    n = A.shape[0]
+    op = TorchPolynomialOperator(A, Coefficients.from_monomial([1.0]), None, s, plugin.name)
+    if probe is None and plugin.needs_probe:
+        popts = dict(plugin.probe_defaults(**opts))
+        if popts.pop("method") != "lanczos":
+            raise NotImplementedError(f"{plugin.name}: the torch back end runs Lanczos probes only")
+        steps = int(build_opts.get("probe_steps", popts.get("steps", 50)))
+        probe = lanczos_probe(op._mult, n, A.dtype, A.device, steps, seed)
+    if probe is not None and probe.n != n:
+        raise ValueError(f"probe is of an operator of size {probe.n}, but A has size {n}")
+    if probe is not None and plugin.requires_spd(**opts):
+        probe.require_positive_definite()
+    co = plugin.coefficients(probe, int(degree), **opts)
+    if not isinstance(co, Coefficients):
+        raise TypeError(f"plugin {plugin.name!r} returned {type(co).__name__}, not Coefficients")
+    return TorchPolynomialOperator(A, co, probe, s, plugin.name)

@@ -1,0 +1,112 @@
+"""The torch back end on CPU tensors (the same code runs on CUDA): probe, application and
+PCG against the numpy/scipy path, dtype and device kept, bad input refused."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+import autospec
+from autospec.io import poisson2d
+from autospec.probe import lanczos
+from autospec.scaling import jacobi_scale
+from autospec.validation import as_operator
+
+torch = pytest.importorskip("torch")
+from autospec import torch_backend  # noqa: E402
+from autospec.solvers import cg  # noqa: E402
+
+
+def to_torch(A, dtype=None, dense=False):
+    if dense:
+        return torch.as_tensor(A.toarray(), dtype=dtype or torch.float64)
+    return torch.sparse_csr_tensor(torch.as_tensor(A.indptr, dtype=torch.int64),
+                                   torch.as_tensor(A.indices, dtype=torch.int64),
+                                   torch.as_tensor(A.data, dtype=dtype or torch.float64), size=A.shape)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    A = poisson2d(30).tocsr()
+    A = A + sp.diags(np.linspace(0.0, 3.0, A.shape[0]))  # a non-constant diagonal: scaling matters
+    return A.tocsr()
+
+
+def test_probe_matches_the_numpy_probe(problem):
+    Mt = autospec.get("chebyshev").build(to_torch(problem))
+    ref = lanczos(jacobi_scale(as_operator(problem))[0], steps=50, seed=0)
+    np.testing.assert_allclose(Mt.probe.ritz_values, ref.ritz_values, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(Mt.probe.weights, ref.weights, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("plugin", ["chebyshev", "learned", "neumann", "jacobi"])
+@pytest.mark.parametrize("dense", [False, True])
+def test_application_equals_numpy_operator(problem, plugin, dense):
+    Mt = autospec.get(plugin).build(to_torch(problem, dense=dense))
+    Mn = autospec.get(plugin).build(problem, probe=Mt.probe)
+    np.testing.assert_array_equal(Mt.coefficients.as_array(), Mn.coefficients.as_array())
+    X = np.random.default_rng(1).standard_normal((problem.shape[0], 3))
+    ref = np.column_stack([Mn.matvec(X[:, j]) for j in range(3)])
+    got = Mt(torch.as_tensor(X)).numpy()
+    assert np.max(np.abs(got - ref)) <= 1e-12 * np.max(np.abs(ref))
+    one = Mt(torch.as_tensor(X[:, 0])).numpy()
+    assert np.max(np.abs(one - ref[:, 0])) <= 1e-12 * np.max(np.abs(ref[:, 0]))
+
+
+def test_float32_stays_float32(problem):
+    Mt = autospec.get("chebyshev").build(to_torch(problem, dtype=torch.float32))
+    y = Mt(torch.ones(problem.shape[0], dtype=torch.float32))
+    assert y.dtype == torch.float32 and y.device == torch.device("cpu") and torch.isfinite(y).all()
+
+
+def test_cg_matches_scipy_iterations_and_solves(problem):
+    At = to_torch(problem)
+    b = np.random.default_rng(0).standard_normal(problem.shape[0])
+    Mt = autospec.get("learned").build(At)
+    x, info = cg(At, torch.as_tensor(b), Mt, rtol=1e-10, check_every=7)
+    count = []
+    spla.cg(problem, b, M=autospec.get("learned").build(problem, probe=Mt.probe), rtol=1e-10, atol=0.0,
+            callback=lambda _: count.append(1))
+    assert info["converged"] and abs(info["first_converged"] - len(count)) <= 1
+    assert info["first_converged"] <= info["iterations"] < info["first_converged"] + 7
+    relres = np.linalg.norm(b - problem @ x.numpy()) / np.linalg.norm(b)
+    assert relres <= 1e-9
+    # plain CG needs many more iterations
+    _, plain = cg(At, torch.as_tensor(b), None, rtol=1e-10)
+    assert plain["first_converged"] > 3 * info["first_converged"]
+
+
+def test_bad_input_is_refused():
+    A = poisson2d(8).tocsr()
+    with pytest.raises(ValueError, match="square"):
+        autospec.get("chebyshev").build(torch.ones(3, 4, dtype=torch.float64))
+    bad = torch.as_tensor(A.toarray())
+    bad[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        autospec.get("chebyshev").build(bad)
+    with pytest.raises(TypeError, match="dtype"):
+        autospec.get("chebyshev").build(torch.ones(4, 4, dtype=torch.int64))
+    ns = torch.as_tensor(A.toarray())
+    ns[0, 1] += 1.0
+    with pytest.raises(ValueError, match="not symmetric"):
+        autospec.get("chebyshev").build(ns)
+    M = autospec.get("chebyshev").build(to_torch(A))
+    with pytest.raises(ValueError, match="length"):
+        M(torch.ones(5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="check_every"):
+        cg(to_torch(A), torch.ones(A.shape[0], dtype=torch.float64), check_every=0)
+
+
+def test_dispatch_does_not_import_torch_for_numpy_input():
+    assert torch_backend.is_torch_tensor(torch.zeros(1)) and not torch_backend.is_torch_tensor(np.zeros(1))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_operator_stays_on_the_device(problem):
+    At = to_torch(problem).cuda()
+    Mt = autospec.get("learned").build(At)
+    y = Mt(torch.ones(problem.shape[0], dtype=torch.float64, device="cuda"))
+    assert y.is_cuda
+    x, info = cg(At, torch.ones(problem.shape[0], dtype=torch.float64, device="cuda"), Mt, rtol=1e-10)
+    assert info["converged"] and x.is_cuda
