@@ -217,19 +217,25 @@ class PolynomialPreconditioner(abc.ABC):
             if "probe_steps" in build:
                 popts["steps" if method == "lanczos" else "iters"] = build["probe_steps"]
             probe = run_probe(op, method, **popts)
+        co = self.checked_coefficients(probe, op.n, int(degree), opts)
+        M = PolynomialOperator(op, co, probe, scale, plugin=self.name,
+                               normalize=self.normalize(**opts))
+        M.matvec(np.zeros(op.n, dtype=op.dtype))  # load/compile the kernels now, not in the solve
+        return M
+
+    def checked_coefficients(self, probe: SpectralProbe | None, n: int, degree: int, opts: dict) -> Coefficients:
+        """:meth:`coefficients` for a probe of an operator of size ``n``, with the checks every
+        back end needs (probe type and size, positive definiteness, the product's type)."""
         if probe is not None and not isinstance(probe, SpectralProbe):
             raise TypeError(f"probe must be a SpectralProbe, got {type(probe).__name__}")
-        if probe is not None and probe.n != op.n:
-            raise ValueError(f"probe is of an operator of size {probe.n}, but A has size {op.n}")
+        if probe is not None and probe.n != n:
+            raise ValueError(f"probe is of an operator of size {probe.n}, but A has size {n}")
         if probe is not None and self.requires_spd(**opts):
             probe.require_positive_definite()
         co = self.coefficients(probe, int(degree), **opts)
         if not isinstance(co, Coefficients):
             raise TypeError(f"plugin {self.name!r} returned {type(co).__name__}, not Coefficients")
-        M = PolynomialOperator(op, co, probe, scale, plugin=self.name,
-                               normalize=self.normalize(**opts))
-        M.matvec(np.zeros(op.n, dtype=op.dtype))  # load/compile the kernels now, not in the solve
-        return M
+        return co
 
     def _check_options(self, opts: dict) -> None:
         sig = inspect.signature(self.coefficients)

@@ -178,11 +178,5 @@ def build(plugin, A: torch.Tensor, probe: SpectralProbe | None, degree: int, opt
             raise NotImplementedError(f"{plugin.name}: the torch back end runs Lanczos probes only")
         steps = int(build_opts.get("probe_steps", popts.get("steps", 50)))
         probe = lanczos_probe(op._mult, n, A.dtype, A.device, steps, seed)
-    if probe is not None and probe.n != n:
-        raise ValueError(f"probe is of an operator of size {probe.n}, but A has size {n}")
-    if probe is not None and plugin.requires_spd(**opts):
-        probe.require_positive_definite()
-    co = plugin.coefficients(probe, int(degree), **opts)
-    if not isinstance(co, Coefficients):
-        raise TypeError(f"plugin {plugin.name!r} returned {type(co).__name__}, not Coefficients")
+    co = plugin.checked_coefficients(probe, n, degree, opts)
     return TorchPolynomialOperator(A, co, probe, s, plugin.name)
