@@ -116,7 +116,8 @@ class PolynomialPC:
         comm = P.getComm().tompi4py() if P.getComm().getSize() > 1 else None
         table = None
         if comm is None or comm.rank == 0:
-            table = registry.get(self.plugin).coefficients(self.probe, self.degree, **self.options).as_array()
+            plugin = registry.get(self.plugin)
+            table = plugin.checked_coefficients(self.probe, self.probe.n, self.degree, self.options).as_array()
         if comm is not None:
             table = comm.bcast(table, root=0)
         self.coefficients = Coefficients.from_array(table, {"name": self.plugin, "backend": "petsc"})
