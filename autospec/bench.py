@@ -278,9 +278,9 @@ def compare(rows: list[dict], a: str = "learned", b: str = "chebyshev") -> list[
     return out
 
 
-#: The rows that are autospec's own (plain CG and the first levels alone are the alternatives).
 def _is_autospec(method: str) -> bool:
-    return method not in ("cg", "ic0-pcg", "amg-pcg") and not method.endswith("-pcg")
+    """autospec's own rows: not plain CG, not a first level alone (``*-pcg``)."""
+    return method != "cg" and not method.endswith("-pcg")
 
 
 def time_wins(rows: list[dict]) -> tuple[int, int, list[str]]:

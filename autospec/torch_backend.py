@@ -7,8 +7,9 @@ per step for the two scalars), and the application of eq. (4)-(5), one sparse
 product per layer.  The plugin itself only sees the probe (numpy scalars) and
 returns ``Coefficients``, so every plugin works here unchanged.
 
-This module runs the recurrence with torch's own element-wise kernels (three
-in-place ``add_`` per layer after the product); a fused GPU step kernel is the
+This module runs the recurrence with torch's own element-wise kernels (in-place
+updates of three recycled buffers, one ``mul`` and up to three ``add_`` per layer
+after the product); a fused GPU step kernel is the
 next step and needs a GPU to be measured (``benchmarks/GPU.md`` once there is
 one).  torch is imported here and in the training code only.
 """
@@ -22,7 +23,7 @@ import torch
 from .probe import SpectralProbe, _append_step, _ritz_probe
 from .recurrence import Coefficients
 
-__all__ = ["TorchPolynomialOperator", "build", "lanczos_probe", "is_torch_tensor"]
+__all__ = ["TorchPolynomialOperator", "build", "lanczos_probe", "scaled_mult", "is_torch_tensor"]
 
 _DTYPES = (torch.float32, torch.float64)
 
@@ -94,6 +95,18 @@ def lanczos_probe(mult, n: int, dtype, device, steps: int = 50, seed: int = 0) -
     return _ritz_probe(alphas, betas, "lanczos[torch]", n)
 
 
+def _scale(s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``diag(s) v`` for a vector or a block of columns."""
+    return s * v if v.dim() == 1 else s[:, None] * v
+
+
+def scaled_mult(A: torch.Tensor, s: torch.Tensor | None):
+    """``v -> S v`` with ``S = diag(s) A diag(s)`` (``s = None``: ``A`` itself)."""
+    if s is None:
+        return lambda v: A @ v
+    return lambda v: _scale(s, A @ _scale(s, v))
+
+
 class TorchPolynomialOperator:
     """``M x = D^{-1/2} P(S) D^{-1/2} x`` on tensors (``s = D^{-1/2}``, or no scaling).
 
@@ -102,6 +115,7 @@ class TorchPolynomialOperator:
 
     def __init__(self, A: torch.Tensor, coefficients: Coefficients, probe, s, plugin: str):
         self.A, self.coefficients, self.probe, self._s, self.plugin = A, coefficients, probe, s, plugin
+        self._mult = scaled_mult(A, s)
         self.shape = tuple(A.shape)
         self.dtype = A.dtype
         self.device = A.device
@@ -110,39 +124,34 @@ class TorchPolynomialOperator:
     def degree(self) -> int:
         return self.coefficients.degree
 
-    def _mult(self, v: torch.Tensor) -> torch.Tensor:
-        s = self._s
-        if s is None:
-            return self.A @ v
-        sv = s * v if v.dim() == 1 else s[:, None] * v
-        y = self.A @ sv
-        return s * y if y.dim() == 1 else s[:, None] * y
-
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if not (hasattr(x, "shape") and x.shape[0] == self.shape[0]):
             raise ValueError(f"vector of length {self.shape[0]} expected, got shape {tuple(getattr(x, 'shape', ()))}")
-        co, s = self.coefficients, self._s
-        z = x.to(self.dtype)
-        if s is not None:
-            z = s * z if z.dim() == 1 else s[:, None] * z
-        A_, B = z, z
-        C = self._mult(z) if co.uses_c1 else torch.zeros_like(z)
+        co, s, mult = self.coefficients, self._s, self._mult
+        # z is ours (never the caller's x): its buffer is recycled below
+        z = _scale(s, x.to(self.dtype)) if s is not None else x.to(self.dtype, copy=True)
+        A_ = z.clone() if co.accumulates else z
+        B = z
+        C = mult(z) if co.uses_c1 else torch.zeros_like(z)
+        spare = torch.empty_like(z)
         d = co.layers
         for k in range(d):
-            N = torch.zeros_like(z)
+            N = spare
             if co.beta[k] != 0.0:
-                N.add_(self._mult(C), alpha=float(co.beta[k]))
+                torch.mul(mult(C), float(co.beta[k]), out=N)
+            else:
+                N.zero_()
             for c, v in ((co.gamma[k], A_), (co.eta[k], B), (co.alpha[k], C)):
                 if c != 0.0:
                     N.add_(v, alpha=float(c))
             if k == d - 1:
                 break
             if co.rho[k] != 0.0:
-                A_ = A_ + float(co.rho[k]) * C
+                A_.add_(C, alpha=float(co.rho[k]))
+            # rotate the three buffers; the one still serving as the accumulator stays
+            spare = B if B is not A_ else torch.empty_like(z)
             B, C = C, N
-        if s is None:
-            return N
-        return s * N if N.dim() == 1 else s[:, None] * N
+        return N if s is None else _scale(s, N)
 
     matvec = __call__
 
@@ -171,12 +180,11 @@ def build(plugin, A: torch.Tensor, probe: SpectralProbe | None, degree: int, opt
         else:
             s = torch.rsqrt(d)
     n = A.shape[0]
-    op = TorchPolynomialOperator(A, Coefficients.from_monomial([1.0]), None, s, plugin.name)
     if probe is None and plugin.needs_probe:
         popts = dict(plugin.probe_defaults(**opts))
         if popts.pop("method") != "lanczos":
             raise NotImplementedError(f"{plugin.name}: the torch back end runs Lanczos probes only")
         steps = int(build_opts.get("probe_steps", popts.get("steps", 50)))
-        probe = lanczos_probe(op._mult, n, A.dtype, A.device, steps, seed)
+        probe = lanczos_probe(scaled_mult(A, s), n, A.dtype, A.device, steps, seed)
     co = plugin.checked_coefficients(probe, n, degree, opts)
     return TorchPolynomialOperator(A, co, probe, s, plugin.name)

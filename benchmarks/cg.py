@@ -19,7 +19,6 @@ import math
 import time
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
 import autospec
 from autospec.bench import solve_cg

@@ -81,7 +81,7 @@ if comm.getRank() == 0:
            "jacobi": {"iterations": its_j, "reason": reason_j, "relres": relres_j, "reductions": 3 * its_j}}
     with open(out, "w") as f:
         json.dump(res, f)
-    print(f"| ranks | n | preconditioner | iterations | global reductions | true rel. residual |")
+    print("| ranks | n | preconditioner | iterations | global reductions | true rel. residual |")
     print("|---|---|---|---|---|---|")
     for name, r in ((f"autospec {plugin}", res), ("PETSc Chebyshev (PCKSP)", res["petsc_chebyshev"]),
                     ("Jacobi", res["jacobi"])):

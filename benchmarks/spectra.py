@@ -103,7 +103,7 @@ def main(argv=None):
         outside += any(p in (0.0, 100.0) for p in pct)
         print(f"| {name} | " + " | ".join(f"{v:.3g} ({p:.0f})" for v, p in zip(st, pct)) + " |")
     q = np.quantile(syn, [0.05, 0.5, 0.95], axis=0)
-    print(f"| synthetic 5/50/95 % | " + " | ".join(f"{a:.3g} / {b:.3g} / {c:.3g}" for a, b, c in q.T) + " |")
+    print("| synthetic 5/50/95 % | " + " | ".join(f"{a:.3g} / {b:.3g} / {c:.3g}" for a, b, c in q.T) + " |")
     print(f"\n{outside} of {len(real)} matrices have a statistic outside the synthetic range "
           f"({args.count} spectra)")
     if args.png:

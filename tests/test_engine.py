@@ -166,7 +166,7 @@ def test_pcg_history_matches_exact_pcg_count():
     assert np.all(pl > 0)
     w = np.ones_like(lam)
     hist = pcg_history(torch.as_tensor(lam[None]), torch.as_tensor(pl[None]),
-                       torch.as_tensor(w[None] / w.sum()), 500, rtol=1e-10)[0].numpy()
+                       torch.as_tensor(w[None] / w.sum()), 500, rtol=1e-10, norm="residual")[0].numpy()
     first = int(np.argmax(hist <= -10.0)) + 1
     assert first == pcg_iterations(lam, w, pl, 1e-10)
 

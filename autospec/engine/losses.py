@@ -10,7 +10,7 @@ import math
 import torch
 
 __all__ = ["rho_log", "layer_weights", "loss_eigen", "loss_linear_paper", "loss_invsqrt",
-           "pcg_history", "pcg_energy_history", "loss_cg", "soft_iterations",
+           "pcg_history", "loss_cg", "soft_iterations",
            "per_sample_normalised"]
 
 EPS = 1e-8
@@ -90,72 +90,47 @@ def loss_invsqrt(P: torch.Tensor, lam_aug: torch.Tensor, T: torch.Tensor, mask: 
 
 
 def pcg_history(lam: torch.Tensor, pl: torch.Tensor, weight: torch.Tensor, iters: int,
-                rtol: float = 1e-10) -> torch.Tensor:
-    """``log10(||r_k|| / ||r_0||)``, ``k = 1..iters``, of PCG on ``diag(lam)`` with
-    preconditioner ``diag(pl)`` and right-hand side ``sqrt(weight)`` (zero weight
-    masks padding).  Differentiable; samples stop updating once two decades below
-    ``rtol`` so that rounding noise does not enter the gradient."""
-    b = weight.sqrt()
-    nb = b.norm(dim=1)
-    r = b
-    z = pl * r
-    p = z
-    rz = (r * z).sum(1)
-    stop = math.log10(rtol) - 2.0
-    hist = []
-    active = torch.ones_like(nb, dtype=torch.bool)
-    for _ in range(iters):
-        q = lam * p
-        pq = (p * q).sum(1)
-        # breakdown (the preconditioned operator is not SPD): freeze the sample
-        active = active & (pq.detach() > 0) & (rz.detach() > 0)
-        alpha = torch.where(active, rz / pq.clamp_min(1e-300), torch.zeros_like(rz))
-        r = r - alpha[:, None] * q
-        h = torch.log10(r.norm(dim=1).clamp_min(1e-300) / nb)
-        hist.append(h)
-        active = active & (h.detach() > stop)
-        if not bool(active.any()):
-            break
-        z = pl * r
-        rz_new = (r * z).sum(1)
-        beta = torch.where(active, rz_new / rz.clamp_min(1e-300), torch.zeros_like(rz))
-        p = z + beta[:, None] * p
-        rz = torch.where(active, rz_new, rz)
-    return torch.stack(hist, 1)
+                rtol: float = 1e-10, norm: str = "energy") -> torch.Tensor:
+    """``log10`` of the relative error after ``k = 1..iters`` steps of PCG on ``diag(lam)``
+    with preconditioner ``diag(pl)`` and right-hand side ``sqrt(weight)`` (zero weight
+    masks padding): ``||e_k||_A / ||e_0||_A`` (``norm="energy"``) or ``||r_k|| / ||r_0||``
+    (``"residual"``).  Samples stop updating two decades below ``rtol``.
 
-
-def pcg_energy_history(lam: torch.Tensor, pl: torch.Tensor, weight: torch.Tensor, iters: int,
-                       rtol: float = 1e-10) -> torch.Tensor:
-    """``log10(||e_k||_A / ||e_0||_A)``, ``k = 1..iters``, of PCG on ``diag(lam)`` with
-    preconditioner ``diag(pl)`` and right-hand side ``sqrt(weight)``, differentiated
-    with the step lengths ``alpha_k, beta_k`` held fixed.
-
-    Why fixed: ``e_k = q_k(P X) e_0`` with ``q_k`` the CG residual polynomial,
-    which minimises ``||e_k||_A`` over all degree-``k`` polynomials with
-    ``q(0) = 1``.  By the envelope theorem the derivative of that minimum with
-    respect to the preconditioned spectrum ``mu = lam P(lam)`` is the derivative
-    at fixed ``q_k``, i.e. at fixed ``alpha, beta``; and for any change of ``P``,
-    ``q_k`` held fixed bounds the new optimum from above (a majoriser).  The
-    derivative of the step lengths themselves, which rounding makes erratic once
-    CG has converged a few decades, never enters.
+    Differentiated with the step lengths ``alpha_k, beta_k`` held fixed.  Why: ``e_k =
+    q_k(P X) e_0`` with ``q_k`` the CG polynomial, which minimises ``||e_k||_A`` over all
+    degree-``k`` polynomials with ``q(0) = 1``; by the envelope theorem the derivative of
+    that minimum with respect to the preconditioned spectrum ``mu = lam P(lam)`` is the
+    derivative at fixed ``q_k``, i.e. at fixed ``alpha, beta``, and ``q_k`` held fixed
+    bounds the new optimum from above (a majoriser).  The derivative of the step lengths
+    themselves, which rounding makes erratic once CG has converged a few decades, never
+    enters.  (For ``"residual"`` this is a descent direction, not the exact gradient.)
     """
+    if norm not in ("energy", "residual"):
+        raise ValueError(f"pcg_history: norm must be 'energy' or 'residual', got {norm!r}")
     b = weight.sqrt()
     r = b
     z = pl * r
     p = z
     rz = (r * z).sum(1).detach()
-    e0 = (b * b / lam).sum(1)
-    stop = 2.0 * (math.log10(rtol) - 2.0)
+    if norm == "energy":
+        def sq(v):
+            return (v * v / lam).sum(1)
+    else:
+        def sq(v):
+            return (v * v).sum(1)
+    e0 = sq(b)
+    stop = math.log10(rtol) - 2.0
     hist = []
     active = torch.ones_like(rz, dtype=torch.bool)
     for _ in range(iters):
         q = lam * p
         pq = (p * q).sum(1).detach()
+        # breakdown (the preconditioned operator is not SPD): freeze the sample
         active = active & (pq > 0) & (rz > 0)
         alpha = torch.where(active, rz / pq.clamp_min(1e-300), torch.zeros_like(rz))
         r = r - alpha[:, None] * q
-        h = torch.log10((r * r / lam).sum(1).clamp_min(1e-300) / e0)
-        hist.append(0.5 * h)
+        h = 0.5 * torch.log10(sq(r).clamp_min(1e-300) / e0)
+        hist.append(h)
         active = active & (h.detach() > stop)
         if not bool(active.any()):
             break
@@ -176,7 +151,7 @@ def loss_cg(P: torch.Tensor, lam: torch.Tensor, mask: torch.Tensor, iters: int =
             rtol: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
     """CG-aware objective (beyond the paper): per sample, the log of a soft count of the
     PCG iterations on ``diag(lam)`` with ``diag(P)`` until the relative A-norm error
-    falls below ``rtol`` (:func:`pcg_energy_history`, step lengths held fixed), plus a
+    falls below ``rtol`` (:func:`pcg_history`, step lengths held fixed), plus a
     penalty on ``P <= 0`` (CG needs ``P(X) X`` SPD).  Returns per-sample
     ``(loss, soft_counts)``; :func:`per_sample_normalised` turns them into a
     training loss."""
@@ -184,7 +159,7 @@ def loss_cg(P: torch.Tensor, lam: torch.Tensor, mask: torch.Tensor, iters: int =
     scale = _masked_max(P.abs(), mask)[:, None]
     Pn = P / scale
     neg = torch.relu(-torch.where(mask, Pn, torch.zeros_like(Pn))).amax(1)
-    hist = pcg_energy_history(lam, Pn, w / w.sum(1, keepdim=True), iters, rtol)
+    hist = pcg_history(lam, Pn, w / w.sum(1, keepdim=True), iters, rtol)
     cnt = soft_iterations(hist, rtol)
     return torch.log(cnt) + 100.0 * neg, cnt
 

@@ -49,7 +49,7 @@ from numpy.polynomial import chebyshev as npcheb
 
 from ..polynomial import PolynomialPreconditioner
 from ..probe import SpectralProbe
-from ..recurrence import Coefficients, evaluate
+from ..recurrence import Coefficients
 from ..spectral_model import model_spectrum, pcg_iterations
 from ._interval import require_probe, upper_edge
 

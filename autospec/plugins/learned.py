@@ -135,8 +135,8 @@ class LearnedPreconditioner(PolynomialPreconditioner):
             base = base_table("eigen", probe, degree, int(k), ll)
             co = to_coefficients(forward_eigen(arrays, x[None], base[None], 1.0)[0], b, info)
             if verify:
-                co = _select(co, to_coefficients(base, b, {}), *verify_eigen(
-                    co, to_coefficients(base, b, {}), probe, int(k), ll))
+                base_co = to_coefficients(base, b, {})
+                co = _select(co, base_co, *verify_eigen(co, base_co, probe, int(k), ll))
             return co
         xs, xl, b = linear_features(probe, int(meta["config"]["k"]))
         base = base_table(task, probe, degree)
