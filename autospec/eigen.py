@@ -1,7 +1,9 @@
 """The ``k`` smallest eigenpairs with a polynomial filter (Sec. 5.2, App. E).
 
 Protocol of :func:`smallest`: a warm-start probe (``probe_iters`` restarts of
-scipy's ``eigsh`` with subspace size ``ncv = 4k``, ``k + 5`` pairs requested);
+a thick-restart Lanczos eigensolver, :func:`autospec.probe.eigsh_warm_start`,
+with subspace size ``ncv = 4k``, ``k + 5`` pairs wanted; unlike scipy's
+``eigsh`` it hands back the unconverged Ritz values too);
 a shift ``X = sigma I - A`` with ``sigma`` an upper bound of ``lambda_max`` (a
 short Lanczos run), which makes the wanted end the dominant one; the filter
 ``P`` built by the chosen plugin from the probe of ``X`` (its Ritz values are

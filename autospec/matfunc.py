@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse.linalg as spla
-from numpy.polynomial import chebyshev as npcheb
-from scipy.optimize import linprog
 
 from . import registry
+from .minimax import minimax_invsqrt
 from .probe import lanczos
 from .recurrence import Coefficients
 from .validation import as_operator
@@ -68,27 +67,9 @@ def whiten(features, reg: float, method: str = "learned", degree: int = 21, **op
 
 def lp_reference(a: float, b: float, degree: int, grid: int = 2000) -> tuple[Coefficients, float]:
     """``(coefficients, max error)`` of the degree-``degree`` polynomial minimising
-    ``max_x |1 - p(x) sqrt(x)|`` over ``grid`` Chebyshev-distributed points of ``[a, b]``.
-
-    Solved by the dual simplex of HiGHS with feasibility tolerances of 1e-10, so
-    errors down to about that level are resolved (the default 1e-7 is not enough
-    for short intervals, where the optimum is itself ~1e-7)."""
+    ``max_x |1 - p(x) sqrt(x)|`` over ``grid`` Chebyshev-distributed points of ``[a, b]``
+    (:func:`autospec.minimax.minimax_invsqrt` on one interval; resolved to about 1e-10)."""
     if not 0 < a < b:
         raise ValueError(f"lp_reference: need 0 < a < b, got [{a}, {b}]")
-    t = np.cos(np.pi * (np.arange(grid) + 0.5) / grid)
-    x = 0.5 * ((b - a) * t + (a + b))
-    V = npcheb.chebvander(t, degree) * np.sqrt(x)[:, None]   # row i: T_j(t_i) sqrt(x_i)
-    # variables (c_0..c_d, s): minimise s subject to -s <= 1 - V c <= s
-    ones = np.ones((grid, 1))
-    A_ub = np.block([[-V, -ones], [V, -ones]])
-    b_ub = np.concatenate([-np.ones(grid), np.ones(grid)])
-    cost = np.zeros(degree + 2)
-    cost[-1] = 1.0
-    res = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=[(None, None)] * (degree + 1) + [(0, None)],
-                  method="highs-ds", options={"primal_feasibility_tolerance": 1e-10,
-                                              "dual_feasibility_tolerance": 1e-10})
-    if not res.success:
-        raise RuntimeError(f"lp_reference: linear program failed: {res.message}")
-    c = res.x[:-1]
-    co = Coefficients.from_chebyshev(c, (a, b), meta={"name": "lp_reference", "interval": (a, b)})
-    return co, float(res.x[-1])
+    co, err = minimax_invsqrt([(a, b)], degree, grid=grid, name="lp_reference")
+    return co, err

@@ -9,8 +9,8 @@ A probe is the only thing a plugin learns about the operator.  Three methods:
 * :func:`subspace_iteration` -- block power iteration on ``X`` for the
   largest and on ``sigma I - X`` for the smallest eigenvalues, followed by
   Rayleigh-Ritz with explicit residual norms ``||X y - theta y||``.
-* :func:`eigsh_warm_start` -- a few restarts of ARPACK (``scipy.sparse.linalg.eigsh``),
-  the warm start of the eigenvalue protocol of Sec. 5.2.
+* :func:`eigsh_warm_start` -- a few restarts of a thick-restart Lanczos eigensolver
+  (:func:`restarted_lanczos`), the warm start of the eigenvalue protocol of Sec. 5.2.
 
 For a symmetric ``X`` each Ritz pair ``(theta, r)`` certifies an eigenvalue
 in ``[theta - r, theta + r]``; the largest Ritz value approaches
@@ -30,6 +30,7 @@ import scipy.sparse.linalg as spla
 from .validation import Operator, as_operator
 
 __all__ = ["SpectralProbe", "lanczos", "lanczos_preconditioned", "subspace_iteration", "eigsh_warm_start",
+           "restarted_lanczos",
            "probe",
            "NotPositiveDefiniteError"]
 
@@ -308,51 +309,110 @@ def subspace_iteration(A, iters: int = 20, k: int = 20, which: str = "both", see
     return SpectralProbe(theta, res, f"subspace_iteration[{which}]", iters, n, matvecs=matvecs, vectors=Y)
 
 
+def restarted_lanczos(A, nev: int, ncv: int, restarts: int = 20, which: str = "SA",
+                      seed: int | None = 0, tol: float = 0.0, *,
+                      check_symmetric: bool = False) -> SpectralProbe:
+    """Thick-restart Lanczos (Wu & Simon 2000; the symmetric Krylov-Schur method of
+    Matlab's ``eigs``, equivalent in exact arithmetic to ARPACK's implicit restart).
+
+    A basis of ``ncv`` vectors is filled by Lanczos with full
+    re-orthogonalisation; at each restart the ``nev`` wanted Ritz vectors
+    (``which="SA"``: smallest, ``"LA"``: largest) are kept, with the residual
+    direction, and the basis is refilled.  After ``restarts`` restarts (or
+    once the wanted pairs have residuals ``<= tol |theta|``) it returns *all*
+    ``ncv`` Ritz values of the last basis, converged or not, with residual
+    norms ``|beta s_{m,i}|`` and Ritz vectors.  Costs ``ncv + restarts (ncv -
+    nev)`` products with ``A``.
+    """
+    if which not in ("SA", "LA"):
+        raise ValueError(f"restarted_lanczos: which must be 'SA' or 'LA', got {which!r}")
+    op = as_operator(A, check_symmetric=check_symmetric)
+    n = op.n
+    if not 1 <= nev < n:
+        raise ValueError(f"restarted_lanczos: need 1 <= nev < n, got nev={nev}, n={n}")
+    m = int(min(n, max(ncv, nev + 2)))
+    V = np.empty((n, m + 1))
+    T = np.zeros((m, m))
+    V[:, 0] = _start_vector(n, seed, np.float64)
+    rng = np.random.default_rng(None if seed is None else seed + 1)
+    j0, matvecs, beta = 0, 0, 0.0
+    restart = 0
+    while True:
+        for j in range(j0, m):
+            w = np.asarray(op.matvec(V[:, j].astype(op.dtype, copy=False)), dtype=np.float64).ravel()
+            matvecs += 1
+            if not np.all(np.isfinite(w)):
+                raise ValueError("restarted_lanczos: the operator produced NaN or Inf")
+            h = V[:, : j + 1].T @ w
+            w -= V[:, : j + 1] @ h
+            h2 = V[:, : j + 1].T @ w  # classical Gram-Schmidt, twice
+            w -= V[:, : j + 1] @ h2
+            h += h2
+            T[: j + 1, j] = h
+            T[j, : j + 1] = h
+            beta = float(np.linalg.norm(w))
+            if j + 1 < m:
+                T[j + 1, j] = T[j, j + 1] = beta
+            if beta <= max(n, 10) * np.finfo(np.float64).eps * max(np.abs(T[: j + 1, : j + 1]).sum(0).max(), 1e-300):
+                # invariant subspace: continue with a fresh direction orthogonal to the basis
+                w = rng.standard_normal(n)
+                for _ in range(2):
+                    w -= V[:, : j + 1] @ (V[:, : j + 1].T @ w)
+                w /= np.linalg.norm(w)
+                if j + 1 < m:
+                    T[j + 1, j] = T[j, j + 1] = 0.0
+                beta_eff = 0.0
+            else:
+                w /= beta
+                beta_eff = beta
+            V[:, j + 1] = w
+            beta = beta_eff
+        theta, S = np.linalg.eigh(0.5 * (T + T.T))
+        res = np.abs(beta * S[-1, :])
+        order = np.argsort(theta) if which == "SA" else np.argsort(-theta)
+        keep = order[:nev]
+        done = tol > 0 and np.all(res[keep] <= tol * np.abs(theta[keep]))
+        if restart >= restarts or done or m >= n:
+            Y = V[:, :m] @ S
+            return SpectralProbe(theta, res, "restarted_lanczos", restart, n, matvecs=matvecs, vectors=Y)
+        restart += 1
+        # thick restart: keep the wanted Ritz vectors and the residual direction
+        V[:, :nev] = V[:, :m] @ S[:, keep]
+        V[:, nev] = V[:, m]
+        T[:] = 0.0
+        T[np.arange(nev), np.arange(nev)] = theta[keep]
+        T[nev, :nev] = T[:nev, nev] = beta * S[-1, keep]
+        j0 = nev
+
+
 def eigsh_warm_start(A, k: int = 10, iters: int = 20, ncv: int | None = None, which: str = "SA",
                      seed: int | None = 0, *, check_symmetric: bool = False) -> SpectralProbe:
-    """Warm start for eigenproblems: ``iters`` restarts of ARPACK (Sec. 5.2).
+    """Warm start for eigenproblems (Sec. 5.2): ``iters`` restarts of a restarted Lanczos
+    eigensolver with ``k + 5`` wanted pairs and subspace size ``ncv = 4k`` (default).
 
-    Requests ``k + 5`` pairs with subspace size ``ncv = 4k`` (default).  When the
-    iteration budget runs out with fewer pairs converged, ARPACK hands back only
-    the converged ones, which says nothing about where the ``k``-th or ``l``-th
-    wanted eigenvalue lies; the probe then adds the Ritz values of a Lanczos run of
-    ``ncv`` steps beyond the converged ones (rougher, and flagged in ``method``).
-    Residual norms are computed explicitly; Ritz vectors are kept when all pairs
-    come from ARPACK.
+    The paper runs 20 outer iterations of Matlab's ``eigs`` (Krylov-Schur).  scipy's
+    ``eigsh`` (ARPACK, the same method in exact arithmetic) cannot serve: when the
+    iteration budget runs out it returns only the *converged* pairs -- often none
+    for the small end of an ill-conditioned matrix -- and discards the Ritz values
+    the restarts computed.  :func:`restarted_lanczos` returns all ``ncv`` Ritz
+    values of the last basis with their residual norms and Ritz vectors, at the
+    same cost (``ncv + iters (ncv - k - 5)`` products).
     """
     op = as_operator(A, check_symmetric=check_symmetric)
     n = op.n
     nev = min(k + 5, n - 1)
     if nev < 1:
         raise ValueError(f"eigsh_warm_start: operator of size {n} is too small")
-    ncv = min(n, max(ncv or 4 * k, nev + 2))
-    lo = spla.LinearOperator(op.shape, matvec=lambda x: op.matvec(np.asarray(x, dtype=op.dtype).ravel()),
-                             dtype=op.dtype)
-    v0 = _start_vector(n, seed, np.float64)
-    try:
-        theta, Y = spla.eigsh(lo, k=nev, ncv=ncv, which=which, maxiter=iters, v0=v0)
-    except spla.ArpackNoConvergence as exc:
-        theta, Y = exc.eigenvalues, exc.eigenvectors
-    if theta is not None and len(theta) >= nev:
-        Y = np.asarray(Y, dtype=np.float64)
-        R = np.asarray(op.matvec(Y.astype(op.dtype)), dtype=np.float64) - Y * theta
-        return SpectralProbe(theta, np.linalg.norm(R, axis=0), "eigsh_warm_start", iters, n,
-                             matvecs=iters * ncv, vectors=Y)
-    p = lanczos(op, ncv, seed)
-    if theta is None or len(theta) == 0:
-        return SpectralProbe(p.ritz_values, p.residuals, "eigsh_warm_start[lanczos fallback]",
-                             p.steps, n, matvecs=iters * ncv + p.matvecs)
-    Y = np.asarray(Y, dtype=np.float64)
-    res = np.linalg.norm(np.asarray(op.matvec(Y.astype(op.dtype)), dtype=np.float64) - Y * theta, axis=0)
     if which in ("SA", "SM"):
-        beyond = p.ritz_values > np.max(theta)
+        w = "SA"
+    elif which in ("LA", "LM"):
+        w = "LA"
     else:
-        beyond = p.ritz_values < np.min(theta)
-    t = np.concatenate([theta, p.ritz_values[beyond]])
-    r = np.concatenate([res, p.residuals[beyond]])
-    order = np.argsort(t)
-    return SpectralProbe(t[order], r[order], "eigsh_warm_start[+lanczos]", iters, n,
-                         matvecs=iters * ncv + p.matvecs)
+        raise ValueError(f"eigsh_warm_start: which must be 'SA' or 'LA', got {which!r}")
+    ncv = min(n, max(ncv or 4 * k, nev + 2))
+    p = restarted_lanczos(op, nev, ncv, restarts=iters, which=w, seed=seed)
+    return SpectralProbe(p.ritz_values, p.residuals, "eigsh_warm_start", iters, n, matvecs=p.matvecs,
+                         vectors=p.vectors)
 
 
 _METHODS = {"lanczos": lanczos, "subspace_iteration": subspace_iteration, "eigsh": eigsh_warm_start}

@@ -25,7 +25,7 @@ from numba import njit
 
 from .probe import SpectralProbe
 
-__all__ = ["model_spectrum", "pcg_iterations"]
+__all__ = ["model_spectrum", "pcg_iterations", "spectral_support"]
 
 
 def model_spectrum(probe: SpectralProbe, cap: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -52,6 +52,47 @@ def model_spectrum(probe: SpectralProbe, cap: int = 100) -> tuple[np.ndarray, np
     if not lam:
         raise ValueError("model_spectrum: the probe has no positive Ritz value")
     return np.concatenate(lam), np.concatenate(wt)
+
+
+def spectral_support(probe: SpectralProbe, lower: float, upper: float, rel_width: float = 1e-8,
+                     converged: float = 1e-6, min_gap: float = 0.5) -> list[tuple[float, float]]:
+    """Where the probe puts the spectrum inside ``[lower, upper]``: disjoint intervals.
+
+    ``[lower, upper]`` minus the *gaps* between consecutive Ritz values ``theta_i <
+    theta_j`` that have both converged (``r <= converged * theta``) and are far apart
+    (``theta_j / theta_i >= 1 + min_gap``); each gap keeps a margin ``rel_width
+    theta`` (at least the residual) from its Ritz values.  Between two Gauss
+    quadrature nodes lies at least one eigenvalue the start vector sees, so only
+    a gap bordered by converged Ritz values can be (nearly) empty; an unconverged
+    Ritz value never borders one (an unconverged one whose interval ``[theta - r,
+    theta + r]`` holds a converged one is a ghost copy of it and is ignored).  A gap is still where the probe found no
+    eigenvalue, not a proof that none is there (Lanczos misses eigenvalues the
+    start vector hardly touches), so designs on the support must stay bounded
+    in the gaps (:func:`autospec.minimax.minimax_invsqrt` does).
+    """
+    if not 0 < lower < upper:
+        raise ValueError(f"spectral_support: need 0 < lower < upper, got [{lower}, {upper}]")
+    th, r = probe.ritz_values, probe.residuals
+    keep = (th >= lower) & (th <= upper)
+    th, r = th[keep], r[keep]
+    # Lanczos repeats converged values as "ghost" copies with misleading residuals: an
+    # unconverged Ritz value whose interval holds a converged one is explained by it
+    conv = r <= converged * th
+    ghost = np.array([not conv[i] and bool(np.any(np.abs(th[conv] - th[i]) <= r[i]))
+                      for i in range(th.size)], dtype=bool)
+    th, r = th[~ghost], r[~ghost]
+    out, lo = [], float(lower)
+    for i in range(th.size - 1):
+        a, b = th[i], th[i + 1]
+        if not (r[i] <= converged * a and r[i + 1] <= converged * b and b >= (1.0 + min_gap) * a):
+            continue
+        hi_edge = a + max(r[i], rel_width * a)
+        next_lo = b - max(r[i + 1], rel_width * b)
+        if lo < hi_edge < next_lo:
+            out.append((lo, float(hi_edge)))
+            lo = float(next_lo)
+    out.append((lo, float(upper)))
+    return out
 
 
 def pcg_iterations(lam: np.ndarray, weight: np.ndarray, p_of_lam: np.ndarray, rtol: float = 1e-10,

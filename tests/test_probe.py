@@ -8,6 +8,7 @@ import scipy.sparse.linalg as spla
 
 import autospec
 from autospec import SpectralProbe, eigsh_warm_start, lanczos, subspace_iteration
+from autospec.probe import restarted_lanczos
 from autospec.probe import probe as run_probe
 from conftest import poisson2d, poisson2d_eigenvalues, spd_with_eigenvalues
 
@@ -187,23 +188,51 @@ def test_eigsh_warm_start_smallest():
     p = eigsh_warm_start(A, k=10, seed=0)
     assert p.method == "eigsh_warm_start"
     assert p.vectors is not None
-    m = p.ritz_values.size
-    assert 1 <= m <= 15
-    assert np.allclose(p.ritz_values, eigs[:m], rtol=1e-8, atol=1e-10)
-    # residuals are explicit ||A y - theta y|| (recomputed here) and certify the values
-    assert np.allclose(p.residuals, explicit_residuals(A, p), rtol=1e-6, atol=1e-14)
+    # all ncv = 4k Ritz values of the last basis come back, the k + 5 wanted ones converged
+    assert p.ritz_values.size == 40
+    assert np.allclose(p.ritz_values[:15], eigs[:15], rtol=1e-8, atol=1e-10)
+    assert p.matvecs == 40 + 20 * (40 - 15)
+    # residuals are ||A y - theta y|| (recomputed here) and certify the values
+    assert np.allclose(p.residuals, explicit_residuals(A, p), rtol=1e-6, atol=1e-12)
     assert_ritz_pairs_certified(p, eigs, 1e-12)
 
 
 def test_eigsh_warm_start_partial_convergence_is_consistent():
-    """With a tiny iteration budget whatever comes back is still a certified Ritz set."""
+    """With a tiny iteration budget the unconverged Ritz values still come back, certified."""
     side = 25
     eigs = poisson2d_eigenvalues(side)
     A = poisson2d(side)
     p = eigsh_warm_start(A, k=10, iters=2, ncv=20, seed=0)
+    assert p.ritz_values.size == 20
+    assert np.max(p.residuals) > 1e-6  # not converged, and reported anyway
     assert_ritz_pairs_certified(p, eigs, 1e-10)
-    if p.vectors is not None:
-        assert np.allclose(p.residuals, explicit_residuals(A, p), rtol=1e-6, atol=1e-12)
+    assert np.allclose(p.residuals, explicit_residuals(A, p), rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("which", ["SA", "LA"])
+def test_restarted_lanczos_converges_to_the_wanted_end(which):
+    rng = np.random.default_rng(3)
+    eigs = np.sort(rng.uniform(1.0, 100.0, 300))
+    A = diag_matrix(eigs, seed=4)
+    p = restarted_lanczos(A, nev=6, ncv=20, restarts=200, which=which, seed=1, tol=1e-12)
+    want = eigs[:6] if which == "SA" else eigs[-6:]
+    got = p.ritz_values[:6] if which == "SA" else p.ritz_values[-6:]
+    assert np.allclose(got, want, rtol=1e-9)
+    assert p.steps < 200  # stopped on convergence
+    assert_ritz_pairs_certified(p, eigs, 1e-10)
+    Y = p.vectors
+    assert np.allclose(Y.T @ Y, np.eye(Y.shape[1]), atol=1e-10)
+
+
+def test_restarted_lanczos_invariant_subspace_and_small_n():
+    A = np.diag(np.repeat([1.0, 2.0, 3.0], 4))  # 3 distinct eigenvalues: Krylov breaks down
+    p = restarted_lanczos(A, nev=2, ncv=8, restarts=3, seed=0)
+    assert_ritz_pairs_certified(p, np.diag(A), 1e-10)
+    assert np.allclose(p.ritz_values[:2], [1.0, 1.0])
+    with pytest.raises(ValueError, match="nev"):
+        restarted_lanczos(A, nev=12, ncv=12)
+    with pytest.raises(ValueError, match="which"):
+        restarted_lanczos(A, nev=2, ncv=6, which="LM")
 
 
 # ---------------------------------------------------------------------------

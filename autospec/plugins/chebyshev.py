@@ -32,7 +32,13 @@ Edges (documented defaults):
 
 ``X^{-1/2}`` (``task="invsqrt"``): the Chebyshev interpolant of ``lambda^{-1/2}``
 on ``[a, b]`` with ``a = max(theta_min - r_min, theta_min / 2)`` (erring low: the
-whole spectrum must be covered).
+whole spectrum must be covered).  When that interpolant is poor (error above
+``SUPPORT_TRIGGER = 1e-2`` on ``[a, b]``: the interval is too wide for the
+degree) and the probe shows the spectrum in separated clusters
+(:func:`autospec.spectral_model.spectral_support`), the plugin takes instead the
+minimax polynomial on the clusters (:func:`autospec.minimax.minimax_invsqrt`,
+bounded in the gaps), if its error there is smaller; ``meta["support"]`` then
+lists the clusters.  ``support=False`` keeps the interpolant.
 
 Filter (``task="filter"``): ``P = T_d(theta(lambda))`` on an interval that covers
 the unwanted part of the spectrum, so ``|P| <= 1`` there and grows fast
@@ -47,10 +53,11 @@ import math
 import numpy as np
 from numpy.polynomial import chebyshev as npcheb
 
+from ..minimax import minimax_invsqrt
 from ..polynomial import PolynomialPreconditioner
 from ..probe import SpectralProbe
-from ..recurrence import Coefficients
-from ..spectral_model import model_spectrum, pcg_iterations
+from ..recurrence import Coefficients, evaluate
+from ..spectral_model import model_spectrum, pcg_iterations, spectral_support
 from ._interval import require_probe, upper_edge
 
 
@@ -157,6 +164,24 @@ def invsqrt_interval(probe: SpectralProbe, margin: float = 0.01) -> tuple[float,
     return a, b
 
 
+SUPPORT_TRIGGER = 1e-2
+
+
+def invsqrt_on_support(probe: SpectralProbe, a: float, b: float, degree: int) -> Coefficients:
+    """The interpolant on ``[a, b]``, or the minimax polynomial on the probe's clusters when the
+    interpolant's error exceeds ``SUPPORT_TRIGGER`` and that one is better (module docstring)."""
+    co = invsqrt_coefficients(a, b, degree)
+    x = np.geomspace(a, b, 400)
+    err = float(np.max(np.abs(1.0 - evaluate(co, x) * np.sqrt(x))))
+    if not err > SUPPORT_TRIGGER:
+        return co
+    support = spectral_support(probe, a, b)
+    if len(support) < 2:
+        return co
+    co2, err2 = minimax_invsqrt(support, degree, name="chebyshev")
+    return co2 if err2 < err else co
+
+
 def filter_coefficients(a: float, b: float, degree: int) -> Coefficients:
     """``T_degree(theta(lambda))`` on ``[a, b]``."""
     c = np.zeros(degree + 1)
@@ -179,7 +204,7 @@ class ChebyshevPreconditioner(PolynomialPreconditioner):
 
     def coefficients(self, probe, degree, task: str = "solve", lower="model", lower_ratio=None,
                      margin: float = 0.01, interval=None, k: int | None = None,
-                     which: str = "smallest") -> Coefficients:
+                     which: str = "smallest", support: bool = True) -> Coefficients:
         if task == "solve":
             if interval is None:
                 probe = require_probe(probe, "chebyshev")
@@ -203,7 +228,10 @@ class ChebyshevPreconditioner(PolynomialPreconditioner):
                 raise ValueError(f"chebyshev filter: empty interval [{a:.4g}, {b:.4g}]")
             return filter_coefficients(float(a), float(b), degree)
         if task == "invsqrt":
-            a, b = (float(v) for v in interval) if interval is not None else \
-                invsqrt_interval(require_probe(probe, "chebyshev invsqrt"), margin)
-            return invsqrt_coefficients(a, b, degree)
+            if interval is not None:
+                a, b = (float(v) for v in interval)
+                return invsqrt_coefficients(a, b, degree)
+            probe = require_probe(probe, "chebyshev invsqrt")
+            a, b = invsqrt_interval(probe, margin)
+            return invsqrt_on_support(probe, a, b, degree) if support else invsqrt_coefficients(a, b, degree)
         raise ValueError(f"chebyshev: task must be 'solve', 'filter' or 'invsqrt', got {task!r}")

@@ -16,7 +16,10 @@ Safety (linear systems, checked before returning): on ``[lambda_lo, b]``
 Otherwise the plugin falls back to Chebyshev (through the registry) with a
 warning that says why, and records it in ``coefficients.meta["fallback"]``.
 For ``X^{-1/2}`` the check is ``P > 0`` and finite on the same interval, with
-Neumann as the fallback.
+Neumann as the fallback.  When the probe shows a spectrum in separated clusters
+and the Chebyshev plugin switches to its minimax design on the clusters
+(:mod:`autospec.plugins.chebyshev`), the learned plugin returns that design
+(``meta["selected"] = "base"``): the engine was trained on interval spectra.
 
 Verification (beyond the paper): the engine refines a classical polynomial
 built from the same probe (:func:`~autospec.engine.features.base_table`), and
@@ -138,6 +141,12 @@ class LearnedPreconditioner(PolynomialPreconditioner):
                 base_co = to_coefficients(base, b, {})
                 co = _select(co, base_co, *verify_eigen(co, base_co, probe, int(k), ll))
             return co
+        if task == "invsqrt":
+            cheb = registry.get("chebyshev").coefficients(probe, degree, task="invsqrt")
+            if "support" in cheb.meta:
+                # separated clusters: outside the interval spectra the engine was trained on
+                return Coefficients.from_array(cheb.as_array(), {**cheb.meta, **info, "selected": "base",
+                                                                 "support": cheb.meta["support"]})
         xs, xl, b = linear_features(probe, int(meta["config"]["k"]))
         base = base_table(task, probe, degree)
         sigma = perturbation_scale(task, probe, base)
