@@ -7,8 +7,10 @@ with subspace size ``ncv = 4k``, ``k + 5`` pairs wanted; unlike scipy's
 a shift ``X = sigma I - A`` with ``sigma`` an upper bound of ``lambda_max`` (a
 short Lanczos run), which makes the wanted end the dominant one; the filter
 ``P`` built by the chosen plugin from the probe of ``X`` (its Ritz values are
-``sigma - theta``); ARPACK (``eigsh``, largest algebraic) on the filtered
-operator ``P(X)``; and Rayleigh-Ritz with ``A`` on the converged vectors, so
+``sigma - theta``); ARPACK (``eigsh``, largest algebraic, ``k + 2`` pairs
+requested -- fewer than the ``j - 1`` the Chebyshev filter amplifies, because
+a requested pair at the filter's edge lies in the damped bulk and stalls
+ARPACK -- with the same ``ncv``) on the filtered operator ``P(X)``; and Rayleigh-Ritz with ``A`` on the converged vectors, so
 the returned eigenvalues are ``A``'s, with residual norms ``||A v - lambda v||``.
 
 ``filter="learned"`` (default) is the learned engine's degree-``d`` filter (Alg. 2
@@ -62,6 +64,12 @@ class _Counter:
         return self.fn(v)
 
 
+def _edge_index(k: int, available: int) -> int:
+    """``j = max(ceil(1.5 k), k + 1)`` (capped by the probe): the Chebyshev filter damps from the
+    ``j``-th smallest eigenvalue on (App. E)."""
+    return min(max(math.ceil(1.5 * k), k + 1), available)
+
+
 def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | None = None,
              tol: float = 1e-10, probe_iters: int = 20, seed: int = 0, square: bool = False,
              maxiter: int | None = None) -> EigenResult:
@@ -102,8 +110,7 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     if filter == "power":
         opts = {}
     elif filter == "chebyshev":
-        j = min(max(math.ceil(1.5 * k), k + 1), probe_X.ritz_values.size)
-        hi = float(probe_X.ritz_values[::-1][j - 1])
+        hi = float(probe_X.ritz_values[::-1][_edge_index(k, probe_X.ritz_values.size) - 1])
         opts = {"task": "filter", "interval": (0.0, hi)}
     else:
         opts = {"task": "eigen", "k": k}
@@ -115,7 +122,9 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
 
     t0 = time.perf_counter()
     v0 = np.random.default_rng(seed).standard_normal(n)
-    nev = min(k + max(2, k // 2), n - 1)
+    # a couple of pairs beyond the wanted ones, strictly below the filter edge (theta_j):
+    # a requested pair at the edge sits in the damped bulk and stalls ARPACK
+    nev = min(k + 2, _edge_index(k, probe_X.ritz_values.size) - 1, n - 1)
     _, V = spla.eigsh(F, k=nev, which="LA", ncv=min(n, max(ncv, 2 * nev + 1)), tol=tol, v0=v0,
                       maxiter=maxiter)
     Q, _ = np.linalg.qr(V)

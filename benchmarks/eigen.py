@@ -7,7 +7,8 @@ Run ``python -m benchmarks.eigen [--matrices DIR] [--min-n 10000] [--ks 10,20]
 Problems: every SPD matrix in the matrix directory with ``n >= --min-n`` plus a
 generated 2-D Poisson problem (``--poisson``; 0 to skip).  For each ``k`` and
 filter, :func:`autospec.eigen.smallest` with its defaults (warm-start probe of
-20 ARPACK restarts, ``ncv = 4k``, ``k + 5`` requested, the filter from the
+20 restarts of a thick-restart Lanczos run, ``ncv = 4k``, ``k + 5`` wanted; ARPACK
+on the filtered operator with ``k + k/2`` requested; the filter from the
 same probe for every filter, ``tol = 1e-10``).  Reported: applications of the
 filtered operator, products with ``A``, time, and the largest relative error
 of the returned eigenvalues against a shift-invert ``eigsh`` reference
@@ -58,15 +59,20 @@ def run(problems, ks, filters, max_seconds: float) -> list[dict]:
 
 
 def markdown(rows, filters) -> str:
-    head = ["matrix", "n", "k"] + [f"{f} applications" for f in filters] + ["max rel. error"]
+    ratio = "learned" in filters and "power" in filters
+    head = ["matrix", "n", "k"] + [f"{f} applications" for f in filters] + \
+        (["learned / power"] if ratio else []) + ["max rel. error"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     by = {}
     for r in rows:
         by.setdefault((r["matrix"], r["n"], r["k"]), {})[r["filter"]] = r
     for (m, n, k), d in by.items():
         err = max(r["max_rel_error"] for r in d.values())
-        out.append("| " + " | ".join([m, str(n), str(k)] + [str(d[f]["applications"]) if f in d else ""
-                                                           for f in filters] + [f"{err:.1e}"]) + " |")
+        cells = [str(d[f]["applications"]) if f in d else "" for f in filters]
+        if ratio:
+            ok = "learned" in d and "power" in d
+            cells.append(f"{d['learned']['applications'] / d['power']['applications']:.2f}" if ok else "")
+        out.append("| " + " | ".join([m, str(n), str(k)] + cells + [f"{err:.1e}"]) + " |")
     return "\n".join(out)
 
 
