@@ -112,7 +112,7 @@ class PolynomialOperator(spla.LinearOperator):
                 f"degree={self.degree} scaling={self.scaling} dtype={self.dtype}>")
 
 
-_BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric")
+_BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric", "fused")
 
 
 class PolynomialPreconditioner(abc.ABC):
@@ -167,13 +167,17 @@ class PolynomialPreconditioner(abc.ABC):
         ----------
         A : sparse matrix (any format), ndarray or LinearOperator, symmetric; or a torch
             sparse CSR / dense tensor (CPU or CUDA), which gives a
-            :class:`~autospec.torch_backend.TorchPolynomialOperator` on the same device.
+            :class:`~autospec.torch_backend.TorchPolynomialOperator` on the same device;
+            or a ``cupyx.scipy.sparse`` matrix, which gives a cupyx ``LinearOperator``
+            (:mod:`autospec.cupy_backend`).
         probe : a probe of the scaled operator ``S``; run here when omitted.
         degree : polynomial degree (matvecs per application); plugin default if omitted.
         scaling : ``"auto"`` (Jacobi when the diagonal is available), ``"jacobi"`` or ``None``;
             the default is the plugin's :meth:`default_scaling` (``"auto"`` for preconditioners,
             ``None`` for filters and ``A^{-1/2}``).
         probe_method, probe_steps, seed : probe settings (``"lanczos"``, 50 steps, seed 0).
+        fused : torch and cupy back ends only: apply each layer with the fused GPU kernel of
+            :mod:`autospec.cuda_kernels` (default: on a GPU with ``numba.cuda``).
         first : a first level (``"jacobi"``, ``"ichol"``, ``"ict"``, ``"ilu"``, ``"amg"``,
             ``"amg-rs"`` or a ``LinearOperator``): returns the two-level
             :class:`~autospec.compose.TwoLevelOperator` ``P(M1 A) M1`` instead.
@@ -191,6 +195,8 @@ class PolynomialPreconditioner(abc.ABC):
             return two_level(A, first=first, second=self, degree=self.default_degree if deg is None else deg,
                              probe_steps=steps, seed=seed, **kw, **opts)
         build = {k: opts.pop(k) for k in list(opts) if k in _BUILD_KEYS}
+        if "fused" in build and type(A).__module__.split(".")[0] not in ("torch", "cupyx"):
+            raise TypeError("fused= is a build option of the torch and cupy back ends (GPU kernels)")
         bound_degree = opts.pop("degree", None)  # always popped: build(degree=) overrides get(degree=)
         degree = bound_degree if degree is None else degree
         degree = self.default_degree if degree is None else degree
@@ -202,6 +208,9 @@ class PolynomialPreconditioner(abc.ABC):
         if type(A).__module__.split(".")[0] == "torch":  # torch tensors stay torch (CPU or CUDA)
             from . import torch_backend
             return torch_backend.build(self, A, probe, int(degree), opts, build)
+        if type(A).__module__.split(".")[0] == "cupyx":  # cupy sparse matrices stay on the GPU
+            from . import cupy_backend
+            return cupy_backend.build(self, A, probe, int(degree), opts, build)
         op = as_operator(A, check_symmetric=build.get("check_symmetric", True))
         scaling = resolve_scaling(build.get("scaling", self.default_scaling(**opts)), op)
         scale = None

@@ -7,11 +7,16 @@ per step for the two scalars), and the application of eq. (4)-(5), one sparse
 product per layer.  The plugin itself only sees the probe (numpy scalars) and
 returns ``Coefficients``, so every plugin works here unchanged.
 
-This module runs the recurrence with torch's own element-wise kernels (in-place
-updates of three recycled buffers, one ``mul`` and up to three ``add_`` per layer
-after the product); a fused GPU step kernel is the
-next step and needs a GPU to be measured (``benchmarks/GPU.md`` once there is
-one).  torch is imported here and in the training code only.
+Two ways to run the recurrence: torch's own kernels (one sparse product, then
+in-place updates of three recycled buffers -- one ``mul`` and up to three
+``add_`` per layer), or, with ``fused=True`` (the default for a CUDA CSR tensor
+when ``numba.cuda`` works), the fused layer kernel of
+:mod:`autospec.cuda_kernels` on the tensors' memory (CUDA array interface, no
+copy), one launch per layer on torch's current stream, with the Jacobi scaling
+folded into a scaled copy of the CSR values made once.  The fused path has
+been checked only in Numba's CUDA simulator so far (no GPU in the sessions that
+wrote it; ``benchmarks/GPU.md`` is still to be written on one).  torch is
+imported here and in the training code only.
 """
 from __future__ import annotations
 
@@ -113,12 +118,24 @@ class TorchPolynomialOperator:
     Callable on a vector or a block of columns; ``.coefficients``, ``.probe``,
     ``.degree``, ``.plugin`` as for the numpy operator."""
 
-    def __init__(self, A: torch.Tensor, coefficients: Coefficients, probe, s, plugin: str):
+    def __init__(self, A: torch.Tensor, coefficients: Coefficients, probe, s, plugin: str,
+                 fused: bool = False):
         self.A, self.coefficients, self.probe, self._s, self.plugin = A, coefficients, probe, s, plugin
         self._mult = scaled_mult(A, s)
         self.shape = tuple(A.shape)
         self.dtype = A.dtype
         self.device = A.device
+        self.fused = bool(fused)
+        self._csr = None
+        if self.fused:
+            if A.layout != torch.sparse_csr:
+                raise ValueError("fused=True needs a sparse CSR tensor")
+            crow, col, val = A.crow_indices(), A.col_indices(), A.values()
+            if s is not None:
+                from .cuda_kernels import scaled_values
+                rows = torch.repeat_interleave(torch.arange(A.shape[0], device=A.device), crow[1:] - crow[:-1])
+                val = scaled_values(rows, col, val, s)
+            self._csr = (crow.contiguous(), col.contiguous(), val.contiguous())
 
     @property
     def degree(self) -> int:
@@ -128,6 +145,8 @@ class TorchPolynomialOperator:
         if not (hasattr(x, "shape") and x.shape[0] == self.shape[0]):
             raise ValueError(f"vector of length {self.shape[0]} expected, got shape {tuple(getattr(x, 'shape', ()))}")
         co, s, mult = self.coefficients, self._s, self._mult
+        if self.fused and x.dim() == 1:
+            return self._fused(x)
         # z is ours (never the caller's x): its buffer is recycled below
         z = _scale(s, x.to(self.dtype)) if s is not None else x.to(self.dtype, copy=True)
         A_ = z.clone() if co.accumulates else z
@@ -153,6 +172,20 @@ class TorchPolynomialOperator:
             B, C = C, N
         return N if s is None else _scale(s, N)
 
+    def _fused(self, x: torch.Tensor) -> torch.Tensor:
+        """One application with the fused layer kernel (:mod:`autospec.cuda_kernels`)."""
+        from . import cuda_kernels
+        co, s = self.coefficients, self._s
+        z = _scale(s, x.to(self.dtype)) if s is not None else x.to(self.dtype).contiguous()
+        out = torch.empty_like(z)
+        bufs = (torch.empty_like(z) if co.accumulates else z, torch.empty_like(z), torch.empty_like(z))
+        stream = 0
+        if z.is_cuda:
+            from numba import cuda
+            stream = cuda.external_stream(torch.cuda.current_stream(z.device).cuda_stream)
+        cuda_kernels.apply_polynomial(co.table, co.uses_c1, co.accumulates, *self._csr, z, out, bufs, stream)
+        return out if s is None else _scale(s, out)
+
     matvec = __call__
 
     def __matmul__(self, x):
@@ -160,7 +193,8 @@ class TorchPolynomialOperator:
 
     def __repr__(self) -> str:
         return (f"<{self.shape[0]}x{self.shape[1]} TorchPolynomialOperator plugin={self.plugin!r} "
-                f"degree={self.degree} device={self.device} dtype={self.dtype}>")
+                f"degree={self.degree} device={self.device} dtype={self.dtype}"
+                f"{' fused' if self.fused else ''}>")
 
 
 def build(plugin, A: torch.Tensor, probe: SpectralProbe | None, degree: int, opts: dict,
@@ -187,4 +221,15 @@ def build(plugin, A: torch.Tensor, probe: SpectralProbe | None, degree: int, opt
         steps = int(build_opts.get("probe_steps", popts.get("steps", 50)))
         probe = lanczos_probe(scaled_mult(A, s), n, A.dtype, A.device, steps, seed)
     co = plugin.checked_coefficients(probe, n, degree, opts)
-    return TorchPolynomialOperator(A, co, probe, s, plugin.name)
+    fused = build_opts.get("fused")
+    if fused is None:
+        fused = A.is_cuda and A.layout == torch.sparse_csr and _cuda_kernels_available()
+    return TorchPolynomialOperator(A, co, probe, s, plugin.name, fused=bool(fused))
+
+
+def _cuda_kernels_available() -> bool:
+    try:
+        from . import cuda_kernels
+    except ImportError:  # pragma: no cover - numba without its cuda package
+        return False
+    return cuda_kernels.available() and not cuda_kernels.simulator()
