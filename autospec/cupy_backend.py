@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .probe import SpectralProbe, _append_step, _ritz_probe
+from .probe import SpectralProbe, lanczos_vectors, start_vector
 from .recurrence import Coefficients
 
 __all__ = ["DeviceCSRPolynomial", "build", "is_cupy_sparse", "lanczos_probe"]
@@ -35,28 +35,8 @@ def is_cupy_sparse(A: Any) -> bool:
 def lanczos_probe(mult, n: int, xp, dtype, steps: int = 50, seed: int = 0) -> SpectralProbe:
     """``steps`` Lanczos steps with ``xp`` vectors from the seeded start vector of
     :func:`autospec.probe.lanczos` (so device and host probes agree to rounding)."""
-    v = np.random.default_rng(seed).standard_normal(n)
-    v = xp.asarray(v / np.linalg.norm(v), dtype=dtype)
-    v_prev = xp.zeros_like(v)
-    alphas, betas = [], []
-    beta, tnorm = 0.0, 0.0
-    for _ in range(min(int(steps), n)):
-        w = mult(v)
-        if beta:
-            w = w - beta * v_prev
-        alpha = float(w @ v)
-        w = w - alpha * v
-        corr = float(w @ v)
-        w = w - corr * v
-        alpha += corr
-        beta = float(xp.linalg.norm(w))
-        if not np.isfinite(alpha + beta):
-            raise ValueError("lanczos: the operator produced NaN or Inf")
-        tnorm, breakdown = _append_step(alphas, betas, alpha, beta, n, tnorm)
-        if breakdown:
-            break
-        v_prev, v = v, w / beta
-    return _ritz_probe(alphas, betas, "lanczos[device]", n)
+    v = xp.asarray(start_vector(n, seed), dtype=dtype)
+    return lanczos_vectors(mult, v, xp.linalg.norm, steps, n, "lanczos[device]")
 
 
 class DeviceCSRPolynomial:

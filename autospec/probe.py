@@ -202,6 +202,36 @@ def lanczos(A, steps: int = 50, seed: int | None = 0, *, check_symmetric: bool =
     return _ritz_probe(alphas, betas, "lanczos", n)
 
 
+def lanczos_vectors(mult, v, norm, steps: int, n: int, method: str = "lanczos[device]") -> SpectralProbe:
+    """:func:`lanczos` on any vector type (torch tensors, cupy arrays): ``mult(v)`` the
+    product, ``v`` the unit start vector, ``norm(w)`` a 0-d norm; two host syncs per step."""
+    v_prev = v * 0
+    alphas, betas = [], []
+    beta, tnorm = 0.0, 0.0
+    for _ in range(min(int(steps), n)):
+        w = mult(v)
+        if beta:
+            w = w - beta * v_prev
+        alpha = float(w @ v)
+        w = w - alpha * v
+        corr = float(w @ v)
+        w = w - corr * v
+        alpha += corr
+        beta = float(norm(w))
+        if not np.isfinite(alpha + beta):
+            raise ValueError("lanczos: the operator produced NaN or Inf")
+        tnorm, breakdown = _append_step(alphas, betas, alpha, beta, n, tnorm)
+        if breakdown:
+            break
+        v_prev, v = v, w / beta
+    return _ritz_probe(alphas, betas, method, n)
+
+
+def start_vector(n: int, seed) -> np.ndarray:
+    """The seeded unit start vector every Lanczos probe uses (float64, host)."""
+    return _start_vector(n, seed, np.float64)
+
+
 def lanczos_preconditioned(A, M1, steps: int = 50, seed: int | None = 0) -> SpectralProbe:
     """Lanczos for the spectrum of ``M1 A`` (``A``, ``M1`` symmetric, ``M1`` positive definite),
     i.e. the spectrum CG sees with preconditioner ``M1``: Lanczos on ``A M1`` in the

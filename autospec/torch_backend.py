@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .probe import SpectralProbe, _append_step, _ritz_probe
+from .probe import SpectralProbe, lanczos_vectors, start_vector
 from .recurrence import Coefficients
 
 __all__ = ["TorchPolynomialOperator", "build", "lanczos_probe", "scaled_mult", "is_torch_tensor"]
@@ -76,28 +76,8 @@ def _diagonal(A: torch.Tensor) -> torch.Tensor:
 def lanczos_probe(mult, n: int, dtype, device, steps: int = 50, seed: int = 0) -> SpectralProbe:
     """``steps`` Lanczos steps with torch vectors, from the same seeded start vector as
     :func:`autospec.probe.lanczos` (so CPU and GPU probes agree to rounding)."""
-    v = torch.as_tensor(np.random.default_rng(seed).standard_normal(n), dtype=torch.float64, device=device)
-    v = (v / torch.linalg.vector_norm(v)).to(dtype)
-    v_prev = torch.zeros_like(v)
-    alphas, betas = [], []
-    beta, tnorm = 0.0, 0.0
-    for _ in range(min(int(steps), n)):
-        w = mult(v)
-        if beta:
-            w = w - beta * v_prev
-        alpha = float(w @ v)
-        w = w - alpha * v
-        corr = float(w @ v)
-        w = w - corr * v
-        alpha += corr
-        beta = float(torch.linalg.vector_norm(w))
-        if not np.isfinite(alpha + beta):
-            raise ValueError("lanczos: the operator produced NaN or Inf")
-        tnorm, breakdown = _append_step(alphas, betas, alpha, beta, n, tnorm)
-        if breakdown:
-            break
-        v_prev, v = v, w / beta
-    return _ritz_probe(alphas, betas, "lanczos[torch]", n)
+    v = torch.as_tensor(start_vector(n, seed), device=device).to(dtype)
+    return lanczos_vectors(mult, v, torch.linalg.vector_norm, steps, n, "lanczos[torch]")
 
 
 def _scale(s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
