@@ -13,6 +13,14 @@ a requested pair at the filter's edge lies in the damped bulk and stalls
 ARPACK -- with the same ``ncv``) on the filtered operator ``P(X)``; and Rayleigh-Ritz with ``A`` on the converged vectors, so
 the returned eigenvalues are ``A``'s, with residual norms ``||A v - lambda v||``.
 
+Multiple eigenvalues: a single-vector Krylov method (ARPACK here) can miss
+copies of a multiple eigenvalue.  After the solve, ``check_steps`` Lanczos
+steps on the filtered operator restricted to the complement of the pairs found
+look for a filtered value above the ``k``-th wanted one (which proves a missed
+wanted eigenvalue); if there is one, ARPACK searches that complement and the
+results are merged (at most ``max_rounds`` times).  The check costs
+``check_steps`` applications, counted in ``filter_applications``.
+
 ``filter="learned"`` (default) is the learned engine's degree-``d`` filter (Alg. 2
 embedding of the probe, refining and verified against the Chebyshev filter);
 ``"chebyshev"`` is ``T_d`` on ``[0, theta_(j)]`` of ``X`` with ``j = ceil(1.5 k)``
@@ -64,6 +72,16 @@ class _Counter:
         return self.fn(v)
 
 
+def _deflated(F, Q: np.ndarray) -> spla.LinearOperator:
+    """``(I - Q Q^T) F (I - Q Q^T)`` for orthonormal columns ``Q``."""
+    def mv(v):
+        v = np.asarray(v).reshape(-1)
+        v = v - Q @ (Q.T @ v)
+        w = F.matvec(v)
+        return w - Q @ (Q.T @ w)
+    return spla.LinearOperator(F.shape, matvec=mv, dtype=np.float64)
+
+
 def _edge_index(k: int, available: int) -> int:
     """``j = max(ceil(1.5 k), k + 1)`` (capped by the probe): the Chebyshev filter damps from the
     ``j``-th smallest eigenvalue on (App. E)."""
@@ -72,7 +90,7 @@ def _edge_index(k: int, available: int) -> int:
 
 def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | None = None,
              tol: float = 1e-10, probe_iters: int = 20, seed: int = 0, square: bool = False,
-             maxiter: int | None = None) -> EigenResult:
+             maxiter: int | None = None, check_steps: int = 10, max_rounds: int = 10) -> EigenResult:
     """The ``k`` smallest eigenpairs of a symmetric positive definite ``A`` (module docstring)."""
     op = as_operator(A)
     n = op.n
@@ -125,8 +143,32 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     # a couple of pairs beyond the wanted ones, strictly below the filter edge (theta_j):
     # a requested pair at the edge sits in the damped bulk and stalls ARPACK
     nev = min(k + 2, _edge_index(k, probe_X.ritz_values.size) - 1, n - 1)
-    _, V = spla.eigsh(F, k=nev, which="LA", ncv=min(n, max(ncv, 2 * nev + 1)), tol=tol, v0=v0,
-                      maxiter=maxiter)
+    ncv_f = min(n, max(ncv, 2 * nev + 1))
+    mu, V = spla.eigsh(F, k=nev, which="LA", ncv=ncv_f, tol=tol, v0=v0, maxiter=maxiter)
+    # Single-vector Krylov methods can miss copies of a multiple eigenvalue (e.g. the unit
+    # rows of constrained degrees of freedom).  Check: a short Lanczos run on F restricted
+    # to the complement of what was found; a Ritz value there above the k-th wanted
+    # filtered value proves a wanted eigenvalue was missed -- then search that complement.
+    rounds = 0
+    while rounds < max_rounds:
+        Qf, _ = np.linalg.qr(V)
+        if Qf.shape[1] + 2 >= n:
+            break
+        mu_k = float(np.sort(mu)[::-1][k - 1])
+        Fd = _deflated(F, Qf)
+        above = lanczos(Fd, steps=min(check_steps, n - Qf.shape[1]), seed=seed + 1 + rounds).ritz_values
+        above = above[above > mu_k + 1e-10 * abs(mu_k)]
+        if above.size == 0:
+            break
+        rounds += 1
+        w0 = np.random.default_rng(seed + 100 + rounds).standard_normal(n)
+        w0 -= Qf @ (Qf.T @ w0)
+        # ask for as many as the check saw above the k-th value: more would reach into the
+        # filter's damped bulk, where ARPACK stalls
+        m = min(above.size, nev, n - Qf.shape[1] - 2)
+        mu2, V2 = spla.eigsh(Fd, k=m, which="LA", ncv=min(n - Qf.shape[1], max(ncv_f, 2 * m + 1)),
+                             tol=tol, v0=w0, maxiter=maxiter)
+        mu, V = np.concatenate([mu, mu2]), np.hstack([Qf, V2])
     Q, _ = np.linalg.qr(V)
     AQ = np.column_stack([matvec_A(Q[:, i]) for i in range(Q.shape[1])])
     H = 0.5 * (Q.T @ AQ + (Q.T @ AQ).T)
@@ -145,4 +187,5 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     idx = np.argsort(lam)
     return EigenResult(lam[idx], Y[:, idx], np.linalg.norm(R, axis=0)[idx], applications.calls,
                        matvec_A.calls, t_probe, t_build, t_solve, filter, M.degree,
-                       {"sigma": sigma, "interval": M.coefficients.meta.get("interval")})
+                       {"sigma": sigma, "interval": M.coefficients.meta.get("interval"),
+                        "deflation_rounds": rounds})
