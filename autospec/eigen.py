@@ -72,6 +72,18 @@ class _Counter:
         return self.fn(v)
 
 
+def _eigsh(F, nev: int, ncv: int, tol: float, v0, maxiter):
+    """ARPACK (largest algebraic) on the filtered operator, with a clear error if it stops short."""
+    try:
+        return spla.eigsh(F, k=nev, which="LA", ncv=ncv, tol=tol, v0=v0, maxiter=maxiter)
+    except spla.ArpackNoConvergence as exc:
+        got = 0 if exc.eigenvalues is None else len(exc.eigenvalues)
+        raise spla.ArpackNoConvergence(
+            f"ARPACK on the filtered operator converged {got} of {nev} pairs within maxiter="
+            f"{maxiter if maxiter is not None else 'ARPACK default'} restarts; raise maxiter or ncv, "
+            "or try another filter or degree", exc.eigenvalues, exc.eigenvectors) from None
+
+
 def _deflated(F, Q: np.ndarray) -> spla.LinearOperator:
     """``(I - Q Q^T) F (I - Q Q^T)`` for orthonormal columns ``Q``."""
     def mv(v):
@@ -144,7 +156,7 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     # a requested pair at the edge sits in the damped bulk and stalls ARPACK
     nev = min(k + 2, _edge_index(k, probe_X.ritz_values.size) - 1, n - 1)
     ncv_f = min(n, max(ncv, 2 * nev + 1))
-    mu, V = spla.eigsh(F, k=nev, which="LA", ncv=ncv_f, tol=tol, v0=v0, maxiter=maxiter)
+    mu, V = _eigsh(F, nev, ncv_f, tol, v0, maxiter)
     # Single-vector Krylov methods can miss copies of a multiple eigenvalue (e.g. the unit
     # rows of constrained degrees of freedom).  Check: a short Lanczos run on F restricted
     # to the complement of what was found; a Ritz value there above the k-th wanted
@@ -166,8 +178,7 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
         # ask for as many as the check saw above the k-th value: more would reach into the
         # filter's damped bulk, where ARPACK stalls
         m = min(above.size, nev, n - Qf.shape[1] - 2)
-        mu2, V2 = spla.eigsh(Fd, k=m, which="LA", ncv=min(n - Qf.shape[1], max(ncv_f, 2 * m + 1)),
-                             tol=tol, v0=w0, maxiter=maxiter)
+        mu2, V2 = _eigsh(Fd, m, min(n - Qf.shape[1], max(ncv_f, 2 * m + 1)), tol, w0, maxiter)
         mu, V = np.concatenate([mu, mu2]), np.hstack([Qf, V2])
     Q, _ = np.linalg.qr(V)
     AQ = np.column_stack([matvec_A(Q[:, i]) for i in range(Q.shape[1])])

@@ -90,3 +90,9 @@ def test_multiple_eigenvalue_copies_are_all_found(filt):
     A = sp.csr_matrix((Q * lam) @ Q.T)
     r = smallest(A, 10, filter=filt)
     np.testing.assert_allclose(r.eigenvalues, np.sort(lam)[:10], rtol=1e-9)
+
+
+def test_no_convergence_is_a_clear_error():
+    import scipy.sparse.linalg as spla
+    with pytest.raises(spla.ArpackNoConvergence, match="raise maxiter"):
+        smallest(poisson2d(40), 10, filter="power", maxiter=1)
