@@ -94,6 +94,56 @@ def _deflated(F, Q: np.ndarray) -> spla.LinearOperator:
     return spla.LinearOperator(F.shape, matvec=mv, dtype=np.float64)
 
 
+def _solve_filtered(F, k: int, nev: int, ncv: int, tol: float, v0, maxiter, seed: int, check_steps: int,
+                    max_rounds: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(filtered values, vectors, deflation rounds)``: ARPACK on ``F`` for ``nev`` pairs, then
+    the check for missed copies of multiple eigenvalues (module docstring).
+
+    Single-vector Krylov methods can miss copies of a multiple eigenvalue (e.g. the unit
+    rows of constrained degrees of freedom): a short Lanczos run on ``F`` restricted to
+    the complement of what was found, with a Ritz value above the ``k``-th wanted
+    filtered value, proves a wanted eigenvalue was missed; ARPACK then searches that
+    complement, for as many pairs as the check saw (more would reach into the
+    filter's damped bulk, where ARPACK stalls)."""
+    n = F.shape[0]
+    mu, V = _eigsh(F, nev, ncv, tol, v0, maxiter)
+    rounds = 0
+    while rounds < max_rounds:
+        Qf, _ = np.linalg.qr(V)
+        if Qf.shape[1] + 2 >= n:
+            break
+        mu_k = float(np.sort(mu)[::-1][k - 1])
+        Fd = _deflated(F, Qf)
+        above = lanczos(Fd, steps=min(check_steps, n - Qf.shape[1]), seed=seed + 1 + rounds).ritz_values
+        above = above[above > mu_k + 1e-10 * abs(mu_k)]
+        if above.size == 0:
+            break
+        rounds += 1
+        w0 = np.random.default_rng(seed + 100 + rounds).standard_normal(n)
+        w0 -= Qf @ (Qf.T @ w0)
+        m = min(above.size, nev, n - Qf.shape[1] - 2)
+        mu2, V2 = _eigsh(Fd, m, min(n - Qf.shape[1], max(ncv, 2 * m + 1)), tol, w0, maxiter)
+        mu, V = np.concatenate([mu, mu2]), np.hstack([Qf, V2])
+    return mu, V, rounds
+
+
+def _rayleigh_ritz(V: np.ndarray, matvec_A, k: int, square: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` eigenpairs of ``A`` from ``span(V)`` (of ``A^2`` with ``square``, the signs
+    restored by the Rayleigh quotients with ``A``)."""
+    Q, _ = np.linalg.qr(V)
+    AQ = np.column_stack([matvec_A(Q[:, i]) for i in range(Q.shape[1])])
+    H = 0.5 * (Q.T @ AQ + (Q.T @ AQ).T)
+    if square:
+        H2 = Q.T @ np.column_stack([matvec_A(AQ[:, i]) for i in range(Q.shape[1])])
+        w2, S = sla.eigh(0.5 * (H2 + H2.T))
+        Y = Q @ S[:, np.argsort(w2)[:k]]
+        lam = np.einsum("ij,ij->j", Y, np.column_stack([matvec_A(Y[:, i]) for i in range(k)]))
+        return lam, Y
+    w, S = sla.eigh(H)
+    order = np.argsort(w)[:k]
+    return w[order], Q @ S[:, order]
+
+
 def _edge_index(k: int, available: int) -> int:
     """``j = max(ceil(1.5 k), k + 1)`` (capped by the probe): the Chebyshev filter damps from the
     ``j``-th smallest eigenvalue on (App. E)."""
@@ -155,44 +205,9 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     # a couple of pairs beyond the wanted ones, strictly below the filter edge (theta_j):
     # a requested pair at the edge sits in the damped bulk and stalls ARPACK
     nev = min(k + 2, _edge_index(k, probe_X.ritz_values.size) - 1, n - 1)
-    ncv_f = min(n, max(ncv, 2 * nev + 1))
-    mu, V = _eigsh(F, nev, ncv_f, tol, v0, maxiter)
-    # Single-vector Krylov methods can miss copies of a multiple eigenvalue (e.g. the unit
-    # rows of constrained degrees of freedom).  Check: a short Lanczos run on F restricted
-    # to the complement of what was found; a Ritz value there above the k-th wanted
-    # filtered value proves a wanted eigenvalue was missed -- then search that complement.
-    rounds = 0
-    while rounds < max_rounds:
-        Qf, _ = np.linalg.qr(V)
-        if Qf.shape[1] + 2 >= n:
-            break
-        mu_k = float(np.sort(mu)[::-1][k - 1])
-        Fd = _deflated(F, Qf)
-        above = lanczos(Fd, steps=min(check_steps, n - Qf.shape[1]), seed=seed + 1 + rounds).ritz_values
-        above = above[above > mu_k + 1e-10 * abs(mu_k)]
-        if above.size == 0:
-            break
-        rounds += 1
-        w0 = np.random.default_rng(seed + 100 + rounds).standard_normal(n)
-        w0 -= Qf @ (Qf.T @ w0)
-        # ask for as many as the check saw above the k-th value: more would reach into the
-        # filter's damped bulk, where ARPACK stalls
-        m = min(above.size, nev, n - Qf.shape[1] - 2)
-        mu2, V2 = _eigsh(Fd, m, min(n - Qf.shape[1], max(ncv_f, 2 * m + 1)), tol, w0, maxiter)
-        mu, V = np.concatenate([mu, mu2]), np.hstack([Qf, V2])
-    Q, _ = np.linalg.qr(V)
-    AQ = np.column_stack([matvec_A(Q[:, i]) for i in range(Q.shape[1])])
-    H = 0.5 * (Q.T @ AQ + (Q.T @ AQ).T)
-    if square:
-        H2 = Q.T @ np.column_stack([matvec_A(AQ[:, i]) for i in range(Q.shape[1])])
-        w2, S = sla.eigh(0.5 * (H2 + H2.T))
-        order = np.argsort(w2)[:k]
-        Y = Q @ S[:, order]
-        lam = np.einsum("ij,ij->j", Y, np.column_stack([matvec_A(Y[:, i]) for i in range(k)]))
-    else:
-        w, S = sla.eigh(H)
-        order = np.argsort(w)[:k]
-        lam, Y = w[order], Q @ S[:, order]
+    _, V, rounds = _solve_filtered(F, k, nev, min(n, max(ncv, 2 * nev + 1)), tol, v0, maxiter, seed,
+                                   check_steps, max_rounds)
+    lam, Y = _rayleigh_ritz(V, matvec_A, k, square)
     R = np.column_stack([matvec_A(Y[:, i]) for i in range(k)]) - Y * lam
     t_solve = time.perf_counter() - t0
     idx = np.argsort(lam)
