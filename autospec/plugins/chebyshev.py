@@ -37,7 +37,8 @@ whole spectrum must be covered).  When that interpolant is poor (error above
 degree) and the probe shows the spectrum in separated clusters
 (:func:`autospec.spectral_model.spectral_support`), the plugin takes instead the
 minimax polynomial on the clusters (:func:`autospec.minimax.minimax_invsqrt`,
-bounded in the gaps), if its error there is smaller; ``meta["support"]`` then
+bounded in the gaps), if its error there is smaller than the interpolant's
+error there; ``meta["support"]`` then
 lists the clusters.  ``support=False`` keeps the interpolant.
 
 Filter (``task="filter"``): ``P = T_d(theta(lambda))`` on an interval that covers
@@ -179,7 +180,9 @@ def invsqrt_on_support(probe: SpectralProbe, a: float, b: float, degree: int) ->
     if len(support) < 2:
         return co
     co2, err2 = minimax_invsqrt(support, degree, name="chebyshev")
-    return co2 if err2 < err else co
+    xs = np.concatenate([np.geomspace(lo, hi, 200) for lo, hi in support])
+    err_on_support = float(np.max(np.abs(1.0 - evaluate(co, xs) * np.sqrt(xs))))
+    return co2 if err2 < err_on_support else co
 
 
 def filter_coefficients(a: float, b: float, degree: int) -> Coefficients:
