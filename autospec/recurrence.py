@@ -384,6 +384,18 @@ def _run(co: Coefficients, z, matvec: Callable, zero, normalize: Callable | None
     return co.gamma[k] * A + co.eta[k] * B + co.alpha[k] * C + co.beta[k] * XC
 
 
+def _max_norm(A, B, C) -> float:
+    """The state's max-norm over the evaluation points (1 if it is 0 or not finite)."""
+    s = max(np.max(np.abs(A)), np.max(np.abs(B)), np.max(np.abs(C)))
+    return s if s > 0 and np.isfinite(s) else 1.0
+
+
+def _column_norm(A, B, C):
+    """The state's 2-norm per column (1 where it is 0 or not finite)."""
+    s = np.sqrt(np.sum(A * A, axis=0) + np.sum(B * B, axis=0) + np.sum(C * C, axis=0))
+    return np.where((s > 0) & np.isfinite(s), s, 1.0).astype(np.result_type(A), copy=False)
+
+
 def evaluate(co: Coefficients, lam, normalize: bool = False) -> np.ndarray:
     """``P(lambda)`` for an array of scalars (vectorised over ``lam``).
 
@@ -393,12 +405,7 @@ def evaluate(co: Coefficients, lam, normalize: bool = False) -> np.ndarray:
     """
     lam = np.asarray(lam, dtype=np.float64)
     z = np.ones_like(lam)
-    norm = None
-    if normalize:
-        def norm(A, B, C):
-            s = max(np.max(np.abs(A)), np.max(np.abs(B)), np.max(np.abs(C)))
-            return s if s > 0 and np.isfinite(s) else 1.0
-    return _run(co, z, lambda v: lam * v, np.zeros_like(lam), norm)
+    return _run(co, z, lambda v: lam * v, np.zeros_like(lam), _max_norm if normalize else None)
 
 
 def apply(co: Coefficients, matvec: Callable, z: np.ndarray, normalize: bool = False) -> np.ndarray:
@@ -411,13 +418,8 @@ def apply(co: Coefficients, matvec: Callable, z: np.ndarray, normalize: bool = F
     ``P(X) z`` up to a positive factor per column.
     """
     z = np.asarray(z)
-    norm = None
-    if normalize:
-        def norm(A, B, C):
-            s = np.sqrt(np.sum(A * A, axis=0) + np.sum(B * B, axis=0) + np.sum(C * C, axis=0))
-            return np.where((s > 0) & np.isfinite(s), s, 1.0).astype(z.dtype, copy=False)
     zero = np.zeros_like(z)
-    return _run(co, z, matvec, zero, norm)
+    return _run(co, z, matvec, zero, _column_norm if normalize else None)
 
 
 def dense(co: Coefficients, X: np.ndarray) -> np.ndarray:

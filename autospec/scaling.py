@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from . import kernels
 from .validation import Operator
 
 __all__ = ["SCALINGS", "resolve_scaling", "jacobi_scale"]

@@ -12,7 +12,6 @@ import textwrap
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 import autospec
 from autospec.engine.features import base_table

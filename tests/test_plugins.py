@@ -15,7 +15,7 @@ import scipy.sparse.linalg as spla
 
 import autospec
 from autospec import Coefficients, PolynomialOperator, SpectralProbe
-from conftest import cg_iters, cheb_T, dense_of, poisson2d, random_spd_sparse, spd_with_eigenvalues
+from conftest import cg_iters, cheb_T, dense_of, poisson2d, spd_with_eigenvalues
 
 PRECONDITIONERS = ["chebyshev", "neumann", "richardson", "jacobi"]
 POLYNOMIAL = ["chebyshev", "neumann", "richardson"]
