@@ -45,9 +45,12 @@ def matrix_dir(option: str | None = None) -> Path:
 
 
 def load_problems(directory=None, names=None, min_n: int = 0, max_n: int | None = None,
-                  poisson: int = 0, include_dir: bool = True) -> list[tuple[str, sp.csr_matrix]]:
-    """``(name, A)`` pairs, smallest first; ``poisson`` adds a ``poisson x poisson`` grid."""
-    probs = []
+                  poisson: int = 0, include_dir: bool = True,
+                  generated=()) -> list[tuple[str, sp.csr_matrix]]:
+    """``(name, A)`` pairs, smallest first; ``poisson`` adds a ``poisson x poisson`` grid and
+    ``generated`` the :mod:`autospec.gallery` problems named (``"aniso2d_300"``, ...)."""
+    from .gallery import generate
+    probs = [generate(spec) for spec in generated]
     if poisson:
         probs.append((f"poisson2d_{poisson}", poisson2d(poisson)))
     if include_dir:

@@ -138,7 +138,8 @@ def _cmd_bench(args) -> int:
     names = set(args.only.split(",")) if args.only else None
     try:
         probs = bench.load_problems(args.matrices, names, args.min_n, args.max_n, args.poisson,
-                                    include_dir=not args.no_matrices)
+                                    include_dir=not args.no_matrices,
+                                    generated=[g for g in (args.gallery or "").split(",") if g.strip()])
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if not probs:
@@ -223,11 +224,14 @@ def main(argv=None) -> int:
     bn = sub.add_parser("bench", help="the App. E benchmark protocol: JSON + Markdown table")
     bn.add_argument("--matrices", default=None, help="directory of .mtx[.gz] files "
                     "(default $AUTOSPEC_MATRICES or ../shared/matrices)")
-    bn.add_argument("--no-matrices", action="store_true", help="only the generated Poisson problem")
+    bn.add_argument("--no-matrices", action="store_true", help="only the generated problems")
     bn.add_argument("--only", default=None, help="comma-separated matrix names")
     bn.add_argument("--min-n", type=int, default=0)
     bn.add_argument("--max-n", type=int, default=None)
     bn.add_argument("--poisson", type=int, default=0, help="add a POISSON x POISSON 2-D Poisson problem")
+    bn.add_argument("--gallery", default=None,
+                    help="add generated problems NAME_SIZE[,...] (autospec.gallery: poisson2d, poisson3d, "
+                         "aniso2d, elasticity2d, jumps2d; e.g. aniso2d_300,jumps2d_200)")
     bn.add_argument("--polys", default="chebyshev,learned",
                     help="one-level and second-level polynomial plugins (default chebyshev,learned)")
     bn.add_argument("--probe-steps", default="50,200")

@@ -134,6 +134,18 @@ def test_plot_bad_input(capsys, tmp_path):
     _one_line_error(rc, err, "not a bench.json")
 
 
+def test_bench_gallery_problems(capsys, tmp_path):
+    out = tmp_path / "out"
+    rc, stdout, err = _run(capsys, "bench", "--no-matrices", "--gallery", "jumps2d_10,poisson3d_4",
+                           "--probe-steps", "20", "--first-levels", "", "--no-curves", "--out", out)
+    assert rc == 0
+    rows = json.loads((out / "bench.json").read_text())
+    assert {r["matrix"] for r in rows} == {"jumps2d_10", "poisson3d_4"}
+    assert all(r["converged"] for r in rows if "error" not in r)
+    rc, stdout, err = _run(capsys, "bench", "--no-matrices", "--gallery", "nope_10", "--out", out)
+    _one_line_error(rc, err, "NAME_SIZE")
+
+
 def test_bench_missing_directory(capsys, tmp_path):
     rc, out, err = _run(capsys, "bench", "--matrices", tmp_path / "none")
     _one_line_error(rc, err, "not found")

@@ -1,0 +1,98 @@
+"""Generated SPD test problems beyond the shipped matrices: ``name_size`` specs for benchmarks.
+
+* ``poisson2d_N`` -- 5-point Laplacian on an ``N x N`` grid (:func:`autospec.io.poisson2d`).
+* ``poisson3d_N`` -- 7-point Laplacian on ``N^3`` (``pyamg.gallery.poisson``).
+* ``aniso2d_N`` -- rotated anisotropic diffusion, ``epsilon = 1e-3``, ``theta = pi/8``,
+  bilinear finite elements (``pyamg.gallery.diffusion_stencil_2d`` + ``stencil_grid``).
+* ``elasticity2d_N`` -- plane-strain linear elasticity on ``N x N`` bilinear elements
+  (``pyamg.gallery.linear_elasticity``), two unknowns per node.
+* ``jumps2d_N`` -- ``-div(k grad u)`` on ``N x N`` with ``k`` jumping between 1 and 10^4 on a
+  4 x 4 checkerboard (finite differences, harmonic means on the edges): a few small
+  eigenvalues below a bulk, the case where the best Chebyshev interval sits high.
+
+All are symmetric positive definite, float64 CSR, deterministic.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .io import poisson2d
+
+__all__ = ["GENERATORS", "generate", "parse"]
+
+
+def _poisson3d(n: int) -> sp.csr_matrix:
+    import pyamg
+    return pyamg.gallery.poisson((n, n, n), format="csr").astype(np.float64)
+
+
+def _aniso2d(n: int) -> sp.csr_matrix:
+    import pyamg
+    stencil = pyamg.gallery.diffusion_stencil_2d(epsilon=1e-3, theta=np.pi / 8, type="FE")
+    return pyamg.gallery.stencil_grid(stencil, (n, n), format="csr").astype(np.float64)
+
+
+def _elasticity2d(n: int) -> sp.csr_matrix:
+    import pyamg
+    A, _ = pyamg.gallery.linear_elasticity((n, n), format="csr")
+    return A.tocsr().astype(np.float64)
+
+
+def _jumps2d(n: int, contrast: float = 1e4, blocks: int = 4) -> sp.csr_matrix:
+    idx = np.arange(n)
+    cell = (idx * blocks // n)
+    k = np.where((cell[:, None] + cell[None, :]) % 2 == 0, 1.0, contrast)  # k[i, j] on the nodes
+
+    def edges(axis: int):
+        # harmonic mean of the two node coefficients on each interior edge, plus the boundary
+        a = k if axis == 0 else k.T
+        inner = 2.0 * a[:-1] * a[1:] / (a[:-1] + a[1:])
+        return inner
+    N = n * n
+    rows, cols, vals = [], [], []
+    diag = np.zeros((n, n))
+    for axis in (0, 1):
+        e = edges(axis)  # shape (n - 1, n): edge between i and i + 1 along `axis`
+        i, j = np.meshgrid(np.arange(n - 1), np.arange(n), indexing="ij")
+        p = (i * n + j) if axis == 0 else (j * n + i)
+        q = ((i + 1) * n + j) if axis == 0 else (j * n + i + 1)
+        rows += [p.ravel(), q.ravel()]
+        cols += [q.ravel(), p.ravel()]
+        vals += [-e.ravel(), -e.ravel()]
+        if axis == 0:
+            np.add.at(diag, (i, j), e)
+            np.add.at(diag, (i + 1, j), e)
+        else:
+            np.add.at(diag, (j, i), e)
+            np.add.at(diag, (j, i + 1), e)
+    # Dirichlet boundary: the missing outside edges carry the node's own coefficient
+    diag[0, :] += k[0, :]
+    diag[-1, :] += k[-1, :]
+    diag[:, 0] += k[:, 0]
+    diag[:, -1] += k[:, -1]
+    rows.append(np.arange(N))
+    cols.append(np.arange(N))
+    vals.append(diag.ravel())
+    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+    A.sum_duplicates()
+    return A
+
+
+GENERATORS = {"poisson2d": poisson2d, "poisson3d": _poisson3d, "aniso2d": _aniso2d,
+              "elasticity2d": _elasticity2d, "jumps2d": _jumps2d}
+
+
+def parse(spec: str) -> tuple[str, int]:
+    """``"aniso2d_300"`` -> ``("aniso2d", 300)``, with a clear error for anything else."""
+    name, _, size = spec.strip().rpartition("_")
+    if name not in GENERATORS or not size.isdigit() or int(size) < 2:
+        raise ValueError(f"unknown generated problem {spec!r}: use NAME_SIZE with NAME one of "
+                         f"{', '.join(GENERATORS)} and SIZE >= 2 (e.g. aniso2d_300)")
+    return name, int(size)
+
+
+def generate(spec: str) -> tuple[str, sp.csr_matrix]:
+    """``(spec, A)`` for a ``name_size`` spec (module docstring)."""
+    name, size = parse(spec)
+    return spec.strip(), GENERATORS[name](size).tocsr()
