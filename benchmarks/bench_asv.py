@@ -1,9 +1,10 @@
 """asv benchmark classes: ``asv run --python=same`` (configuration in ``asv.conf.json``).
 
-``time_*`` methods are timed by asv, ``track_*`` methods report CG iteration counts
+``time_*`` methods are timed by asv, ``track_*`` methods report CG iteration counts,
+filtered-operator applications (eigenvalues) and ``X^{-1/2}`` errors
 (App. E protocol: seeded Gaussian right-hand side, rtol 1e-10, degree 11, 50-step
 Lanczos probe, Jacobi scaling).  Problems: the two matrices shipped with the
-package, a generated 2-D Poisson problem, and -- when the matrix directory
+package, generated problems (:mod:`autospec.gallery`), and -- when the matrix directory
 (``$AUTOSPEC_MATRICES`` or ``../shared/matrices``) is present -- bcsstk16 and
 aft01.  The scripts ``benchmarks.cg``, ``benchmarks.kernels``, ``benchmarks.eigen``,
 ``benchmarks.invsqrt`` and ``benchmarks.genome`` and ``autospec bench`` run the
@@ -29,8 +30,11 @@ def problem(name: str):
     """A test matrix by name (shipped, generated, or from the matrix directory)."""
     if name in ("1138_bus", "bcsstk08"):
         return example_matrix(name)
-    if name.startswith("poisson"):
+    if name.startswith("poisson") and name[len("poisson"):].isdigit():
         return poisson2d(int(name[len("poisson"):]))
+    if "_" in name and name.rpartition("_")[2].isdigit():
+        from autospec.gallery import generate
+        return generate(name)[1]
     from autospec.io import read_matrix
     return read_matrix(_SHARED / f"{name}.mtx.gz")
 
@@ -97,6 +101,44 @@ class TwoLevel:
 
     def time_solve(self, name, first):
         solve_cg(self.A, self.b, self.M)
+
+
+class Eigen:
+    """Filtered-operator applications for the 10 smallest eigenpairs (Sec. 5.2; the full
+    protocol is ``python -m benchmarks.eigen``)."""
+
+    params = (["poisson2d_100", "aniso2d_100"], ["learned", "chebyshev", "power"])
+    param_names = ["matrix", "filter"]
+    timeout = 600
+
+    def setup(self, name, filt):
+        self.A = problem(name)
+
+    def track_applications(self, name, filt):
+        from autospec.eigen import smallest
+        return smallest(self.A, 10, filter=filt).filter_applications
+
+
+class InvSqrt:
+    """Error ``max |1 - P(lambda) sqrt(lambda)|`` of degree-21 ``X^{-1/2}`` on known spectra
+    (the full protocol is ``python -m benchmarks.invsqrt``)."""
+
+    params = (["kappa100", "clusters"], ["learned", "chebyshev", "neumann"])
+    param_names = ["spectrum", "method"]
+
+    def setup(self, spectrum, method):
+        import scipy.sparse as sp
+        if spectrum == "kappa100":
+            self.lam = np.geomspace(0.01, 1.0, 2000)
+        else:  # a regularised covariance: many copies of 1e-5, a bulk and an outlier
+            rng = np.random.default_rng(0)
+            self.lam = np.concatenate([np.full(3000, 1e-5), np.sort(rng.uniform(0.8, 1.3, 60)), [2.6]])
+        self.A = sp.diags(self.lam).tocsr()
+
+    def track_log10_error(self, spectrum, method):
+        from autospec.matfunc import inv_sqrt
+        P = inv_sqrt(self.A, method=method)
+        return float(np.log10(np.max(np.abs(1.0 - P.polynomial(self.lam) * np.sqrt(self.lam)))))
 
 
 class Kernels:

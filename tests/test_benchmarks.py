@@ -31,3 +31,18 @@ def test_two_level_and_build_classes_run():
     bld.setup("bcsstk08", "chebyshev")
     bld.time_build("bcsstk08", "chebyshev")
     assert set(bench_asv.PLUGINS) <= set(autospec.available())
+
+
+def test_eigen_and_invsqrt_classes_track_what_the_library_returns():
+    from autospec.eigen import smallest
+    from autospec.gallery import generate
+    e = bench_asv.Eigen()
+    e.setup("poisson2d_100", "chebyshev")
+    assert e.track_applications("poisson2d_100", "chebyshev") == \
+        smallest(generate("poisson2d_100")[1], 10, filter="chebyshev").filter_applications
+    errs = {}
+    for m in ("learned", "neumann"):
+        i = bench_asv.InvSqrt()
+        i.setup("clusters", m)
+        errs[m] = i.track_log10_error("clusters", m)
+    assert errs["learned"] < -6 < -1 < errs["neumann"] <= 0.0
