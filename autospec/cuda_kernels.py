@@ -36,12 +36,23 @@ __all__ = ["available", "simulator", "apply_polynomial", "csr_matvec", "scaled_v
 
 THREADS_PER_BLOCK = 256
 
+_AVAILABLE: list = []
+
+
 def available() -> bool:
-    """Whether ``numba.cuda`` can launch kernels here (a GPU, or the simulator)."""
-    try:
-        return bool(cuda.is_available())
-    except Exception:  # pragma: no cover - depends on the driver
-        return False
+    """Whether ``numba.cuda`` can compile and launch the kernels here (a GPU with the CUDA
+    toolkit's NVVM, or the simulator); found out once by a trial launch."""
+    if not _AVAILABLE:
+        ok = False
+        try:
+            if cuda.is_available():
+                y = cuda.device_array(1) if not simulator() else np.zeros(1)
+                _matvec_kernel[1, 1](np.array([0, 1]), np.array([0]), np.array([2.0]), np.array([1.0]), y)
+                ok = True
+        except Exception:  # pragma: no cover - a driver without NVVM, no device, ...
+            ok = False
+        _AVAILABLE.append(ok)
+    return _AVAILABLE[0]
 
 
 def simulator() -> bool:

@@ -50,7 +50,7 @@ class DeviceCSRPolynomial:
         self.n = int(indptr.shape[0] - 1)
         if s is not None:
             from .cuda_kernels import scaled_values
-            rows = xp.repeat(xp.arange(self.n), xp.diff(indptr))
+            rows = _sparse_module(xp).csr_matrix((data, indices, indptr), shape=(self.n, self.n)).tocoo().row
             data = scaled_values(rows, indices, data, s)
         self._csr = (indptr, indices, data)
         self._stream = stream
