@@ -104,8 +104,8 @@ def _grid(n: int) -> int:
 
 def csr_matvec(indptr, indices, data, x, y, stream=0) -> None:
     """``y = X x`` for CSR arrays ``(indptr, indices, data)`` (one launch)."""
-    _matvec_kernel[_grid(y.shape[0]), THREADS_PER_BLOCK, stream](_device(indptr), _device(indices), _device(data),
-                                                    _device(x), _device(y))
+    launch = _matvec_kernel[_grid(y.shape[0]), THREADS_PER_BLOCK, stream]
+    launch(_device(indptr), _device(indices), _device(data), _device(x), _device(y))
 
 
 def apply_polynomial(table: np.ndarray, uses_c1: bool, accumulates: bool, indptr, indices, data,
