@@ -37,7 +37,8 @@ $(MPI_STAMP): $(STAMP)
 # then petsc4py 3.18.5 built from PyPI against it inside the venv (~2 min).
 PETSC_DIR_DEBIAN := /usr/lib/petscdir/petsc3.18/x86_64-linux-gnu-real
 mpi-install: $(STAMP)
-	apt-get install -y -qq --no-install-recommends libpetsc-real-dev openmpi-bin
+	apt-get install -y -qq --no-install-recommends libpetsc-real-dev openmpi-bin \
+		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends libpetsc-real-dev openmpi-bin; }
 	$(PY) -m pip install --quiet "cython<3.1" setuptools wheel mpi4py
 	PETSC_DIR=$(PETSC_DIR_DEBIAN) PETSC_ARCH= $(PY) -m pip install --quiet --no-build-isolation petsc4py==3.18.5
 
