@@ -54,6 +54,10 @@ def model_spectrum(probe: SpectralProbe, cap: int = 100) -> tuple[np.ndarray, np
     return np.concatenate(lam), np.concatenate(wt)
 
 
+#: An unconverged Ritz value closer than ``GHOST * r`` to a converged one is a "ghost" copy.
+GHOST = 0.01
+
+
 def spectral_support(probe: SpectralProbe, lower: float, upper: float, rel_width: float = 1e-8,
                      converged: float = 1e-6, min_gap: float = 0.5) -> list[tuple[float, float]]:
     """Where the probe puts the spectrum inside ``[lower, upper]``: disjoint intervals.
@@ -64,8 +68,9 @@ def spectral_support(probe: SpectralProbe, lower: float, upper: float, rel_width
     theta`` (at least the residual) from its Ritz values.  Between two Gauss
     quadrature nodes lies at least one eigenvalue the start vector sees, so only
     a gap bordered by converged Ritz values can be (nearly) empty; an unconverged
-    Ritz value never borders one (an unconverged one whose interval ``[theta - r,
-    theta + r]`` holds a converged one is a ghost copy of it and is ignored).  A gap is still where the probe found no
+    Ritz value never borders one (an unconverged one closer than ``GHOST * r`` to a
+    converged one is a ghost copy of it -- Lanczos in floating point repeats
+    converged values with misleading residuals -- and is ignored).  A gap is still where the probe found no
     eigenvalue, not a proof that none is there (Lanczos misses eigenvalues the
     start vector hardly touches), so designs on the support must stay bounded
     in the gaps (:func:`autospec.minimax.minimax_invsqrt` does).
@@ -75,10 +80,9 @@ def spectral_support(probe: SpectralProbe, lower: float, upper: float, rel_width
     th, r = probe.ritz_values, probe.residuals
     keep = (th >= lower) & (th <= upper)
     th, r = th[keep], r[keep]
-    # Lanczos repeats converged values as "ghost" copies with misleading residuals: an
-    # unconverged Ritz value whose interval holds a converged one is explained by it
+    # Lanczos repeats converged values as "ghost" copies with misleading residuals
     conv = r <= converged * th
-    ghost = np.array([not conv[i] and bool(np.any(np.abs(th[conv] - th[i]) <= r[i]))
+    ghost = np.array([not conv[i] and bool(np.any(np.abs(th[conv] - th[i]) <= GHOST * r[i]))
                       for i in range(th.size)], dtype=bool)
     th, r = th[~ghost], r[~ghost]
     out, lo = [], float(lower)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 import scipy.sparse as sp
 
 from autospec.matfunc import inv_sqrt, lp_reference
 from autospec.minimax import minimax_invsqrt
 from autospec.probe import SpectralProbe, lanczos
 from autospec.recurrence import evaluate
-from autospec.spectral_model import spectral_support
+from autospec.spectral_model import GHOST, spectral_support
 
 
 def clustered_spectrum(reg: float, n_null: int = 3000, seed: int = 0) -> np.ndarray:
@@ -81,3 +83,21 @@ def test_well_conditioned_spectrum_keeps_the_interval_interpolant():
     probe = lanczos(sp.diags(lam).tocsr(), 50)
     P2 = inv_sqrt(sp.diags(lam).tocsr(), method="chebyshev", probe=probe, support=False)
     np.testing.assert_array_equal(P.coefficients.as_array(), P2.coefficients.as_array())
+
+
+@given(seed=st.integers(0, 2**16), m=st.integers(1, 40))
+def test_spectral_support_is_ordered_and_holds_every_ritz_value(seed, m):
+    rng = np.random.default_rng(seed)
+    theta = np.sort(rng.uniform(1e-3, 10.0, m) ** rng.uniform(0.5, 2.0))
+    res = np.where(rng.random(m) < 0.5, 0.0, rng.uniform(0, 1.0, m) * theta)
+    p = SpectralProbe(theta, res, "test", m, 1000)
+    lo, hi = 0.5 * theta[0], 1.1 * theta[-1] + 1e-3
+    sup = spectral_support(p, lo, hi)
+    assert sup[0][0] == lo and sup[-1][1] == hi
+    for (a, b), nxt in zip(sup, sup[1:] + [None]):
+        assert a < b and (nxt is None or b < nxt[0])
+    th, r = p.ritz_values, p.residuals
+    conv = th[r <= 1e-6 * th]
+    for t, rt in zip(th, r):  # Ritz values are never in a gap, ghost copies of converged ones aside
+        ghost = rt > 1e-6 * t and np.any(np.abs(conv - t) <= GHOST * rt)
+        assert ghost or any(a <= t <= b for a, b in sup)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
@@ -222,6 +224,21 @@ def test_restarted_lanczos_converges_to_the_wanted_end(which):
     assert_ritz_pairs_certified(p, eigs, 1e-10)
     Y = p.vectors
     assert np.allclose(Y.T @ Y, np.eye(Y.shape[1]), atol=1e-10)
+
+
+@given(n=st.integers(20, 150), nev=st.integers(1, 6), extra=st.integers(2, 14), restarts=st.integers(0, 6),
+       which=st.sampled_from(["SA", "LA"]), seed=st.integers(0, 2**16))
+def test_restarted_lanczos_pairs_are_certified_ritz_pairs(n, nev, extra, restarts, which, seed):
+    """Whatever the restart count: orthonormal Ritz vectors, residual norms equal to the
+    explicit ||A y - theta y||, and an eigenvalue within each residual of its Ritz value."""
+    eigs = np.sort(np.random.default_rng(seed).uniform(0.1, 10.0, n))
+    A = diag_matrix(eigs, seed=seed)
+    p = restarted_lanczos(A, nev=nev, ncv=min(n, nev + extra), restarts=restarts, which=which, seed=seed)
+    Y = p.vectors
+    assert p.ritz_values.size == min(n, nev + extra)
+    assert np.allclose(Y.T @ Y, np.eye(Y.shape[1]), atol=1e-9)
+    assert np.allclose(p.residuals, explicit_residuals(A, p), rtol=1e-6, atol=1e-10)
+    assert_ritz_pairs_certified(p, eigs, 1e-10)
 
 
 def test_restarted_lanczos_invariant_subspace_and_small_n():
