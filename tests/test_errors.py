@@ -199,3 +199,10 @@ def test_read_matrix_roundtrip(tmp_path):
 def test_unknown_example():
     with pytest.raises(ValueError, match="bcsstk08"):
         example_matrix("nope")
+
+
+def test_fused_is_only_for_the_gpu_back_ends():
+    import autospec
+    from autospec.io import poisson2d
+    with pytest.raises(TypeError, match="fused"):
+        autospec.get("chebyshev").build(poisson2d(5), fused=True)

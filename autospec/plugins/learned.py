@@ -145,8 +145,7 @@ class LearnedPreconditioner(PolynomialPreconditioner):
             cheb = registry.get("chebyshev").coefficients(probe, degree, task="invsqrt")
             if "support" in cheb.meta:
                 # separated clusters: outside the interval spectra the engine was trained on
-                return Coefficients.from_array(cheb.as_array(), {**cheb.meta, **info, "selected": "base",
-                                                                 "support": cheb.meta["support"]})
+                return Coefficients.from_array(cheb.as_array(), {**cheb.meta, **info, "selected": "base"})
         xs, xl, b = linear_features(probe, int(meta["config"]["k"]))
         base = base_table(task, probe, degree)
         sigma = perturbation_scale(task, probe, base)
