@@ -46,3 +46,12 @@ def test_eigen_and_invsqrt_classes_track_what_the_library_returns():
         i.setup("clusters", m)
         errs[m] = i.track_log10_error("clusters", m)
     assert errs["learned"] < -6 < -1 < errs["neumann"] <= 0.0
+
+
+def test_every_benchmark_module_imports_without_running():
+    """asv discovers benchmarks by importing every module in benchmarks/: none may run a
+    script (or need an optional dependency) at import time."""
+    import importlib
+    from pathlib import Path
+    for f in sorted((Path(__file__).resolve().parent.parent / "benchmarks").glob("*.py")):
+        importlib.import_module(f"benchmarks.{f.stem}")
