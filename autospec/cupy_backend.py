@@ -24,7 +24,7 @@ import numpy as np
 from .probe import SpectralProbe, lanczos_vectors, start_vector
 from .recurrence import Coefficients
 
-__all__ = ["DeviceCSRPolynomial", "build", "is_cupy_sparse", "lanczos_probe"]
+__all__ = ["DeviceCSRPolynomial", "build", "is_cupy_sparse", "lanczos_probe", "scaled_matrix"]
 
 
 def is_cupy_sparse(A: Any) -> bool:
@@ -40,28 +40,15 @@ def lanczos_probe(mult, n: int, xp, dtype, steps: int = 50, seed: int = 0) -> Sp
 
 
 class DeviceCSRPolynomial:
-    """``x -> D^{-1/2} P(S) D^{-1/2} x`` for CSR arrays on a device (``S = D^{-1/2} A D^{-1/2}``,
-    or ``A`` itself when ``s`` is None), with ``xp`` the array module (cupy, or numpy with
-    the kernels in Numba's CUDA simulator)."""
+    """``x -> D^{-1/2} P(S) D^{-1/2} x`` for the scaled CSR matrix ``S = D^{-1/2} A D^{-1/2}``
+    on a device (``s = D^{-1/2}``, or ``S = A`` when ``s`` is None), with ``xp`` the array
+    module (cupy, or numpy with the kernels in Numba's CUDA simulator)."""
 
-    def __init__(self, indptr, indices, data, s, coefficients: Coefficients, xp, fused: bool = True,
-                 stream=None):
-        self.coefficients, self.xp, self.fused, self._s = coefficients, xp, bool(fused), s
-        self.n = int(indptr.shape[0] - 1)
-        if s is not None:
-            from .cuda_kernels import scaled_values
-            rows = _sparse_module(xp).csr_matrix((data, indices, indptr), shape=(self.n, self.n)).tocoo().row
-            data = scaled_values(rows, indices, data, s)
-        self._csr = (indptr, indices, data)
-        self._stream = stream
-        self._matrix = None
-
-    def _mult(self, v):
-        """``S v`` with the library's own sparse product (unfused path and probe)."""
-        if self._matrix is None:
-            sparse = _sparse_module(self.xp)
-            self._matrix = sparse.csr_matrix((self._csr[2], self._csr[1], self._csr[0]), shape=(self.n, self.n))
-        return self._matrix @ v
+    def __init__(self, S, s, coefficients: Coefficients, xp, fused: bool = True, stream=None):
+        self.coefficients, self.xp, self.fused, self._s, self._stream = coefficients, xp, bool(fused), s, stream
+        self.S = S
+        self.n = S.shape[0]
+        self._csr = (S.indptr, S.indices, S.data)
 
     def __call__(self, x):
         xp, co, s = self.xp, self.coefficients, self._s
@@ -78,16 +65,18 @@ class DeviceCSRPolynomial:
             cuda_kernels.apply_polynomial(co.table, co.uses_c1, co.accumulates, *self._csr, z, out, bufs, stream)
         else:
             from .recurrence import apply
-            out = apply(co, self._mult, z)
+            out = apply(co, lambda v: self.S @ v, z)
         return out if s is None else s * out
 
 
-def _sparse_module(xp):
-    if xp is np:
-        import scipy.sparse as sparse
-    else:  # pragma: no cover - needs cupy
-        import cupyx.scipy.sparse as sparse
-    return sparse
+def scaled_matrix(A, s):
+    """``diag(s) A diag(s)`` in ``A``'s CSR pattern (``A`` a scipy or cupyx CSR matrix; ``s``
+    None: ``A`` itself), made once so that the kernels need no extra gather."""
+    if s is None:
+        return A
+    from .cuda_kernels import scaled_values
+    data = scaled_values(A.tocoo().row, A.indices, A.data, s)
+    return type(A)((data, A.indices, A.indptr), shape=A.shape)
 
 
 def _cupy_stream():  # pragma: no cover - needs a GPU
@@ -140,16 +129,15 @@ def _build(plugin, A, probe, degree: int, opts: dict, build_opts: dict, xp, wrap
     if fused is None:
         from . import cuda_kernels
         fused = cuda_kernels.available()
-    core = DeviceCSRPolynomial(A.indptr, A.indices, A.data, s, Coefficients([0.0], [1.0], [0.0], [0.0], [0.0]),
-                               xp, fused=bool(fused), stream=stream)
+    S = scaled_matrix(A, s)
     if probe is None and plugin.needs_probe:
         popts = dict(plugin.probe_defaults(**opts))
         if popts.pop("method") != "lanczos":
             raise NotImplementedError(f"{plugin.name}: the cupy back end runs Lanczos probes only")
         steps = int(build_opts.get("probe_steps", popts.get("steps", 50)))
-        probe = lanczos_probe(core._mult, n, xp, A.dtype, steps, seed)
-    core.coefficients = plugin.checked_coefficients(probe, n, degree, opts)
-    core.probe = probe
+        probe = lanczos_probe(lambda v: S @ v, n, xp, A.dtype, steps, seed)
+    core = DeviceCSRPolynomial(S, s, plugin.checked_coefficients(probe, n, degree, opts), xp,
+                               fused=bool(fused), stream=stream)
     op = wrap(core)
     op.coefficients, op.probe, op.plugin = core.coefficients, probe, plugin.name
     return op

@@ -62,11 +62,16 @@ def _check(A: torch.Tensor, check_symmetric: bool, seed: int) -> None:
             raise ValueError(f"A is not symmetric (x.Ay - y.Ax = {lhs - rhs:.3g} for random x, y)")
 
 
+def _rows(A: torch.Tensor) -> torch.Tensor:
+    """The row index of every stored entry of a CSR tensor."""
+    crow = A.crow_indices()
+    return torch.repeat_interleave(torch.arange(A.shape[0], device=A.device), crow[1:] - crow[:-1])
+
+
 def _diagonal(A: torch.Tensor) -> torch.Tensor:
     if A.layout == torch.strided:
         return torch.diagonal(A).clone()
-    crow, col, val = A.crow_indices(), A.col_indices(), A.values()
-    rows = torch.repeat_interleave(torch.arange(A.shape[0], device=A.device), crow[1:] - crow[:-1])
+    col, val, rows = A.col_indices(), A.values(), _rows(A)
     d = torch.zeros(A.shape[0], dtype=A.dtype, device=A.device)
     on = rows == col
     d.index_add_(0, rows[on], val[on])
@@ -113,8 +118,7 @@ class TorchPolynomialOperator:
             crow, col, val = A.crow_indices(), A.col_indices(), A.values()
             if s is not None:
                 from .cuda_kernels import scaled_values
-                rows = torch.repeat_interleave(torch.arange(A.shape[0], device=A.device), crow[1:] - crow[:-1])
-                val = scaled_values(rows, col, val, s)
+                val = scaled_values(_rows(A), col, val, s)
             self._csr = (crow.contiguous(), col.contiguous(), val.contiguous())
 
     @property
