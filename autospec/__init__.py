@@ -6,6 +6,7 @@ Data flows one way: probe (:mod:`autospec.probe`) -> plugin -> :class:`Coefficie
 (:mod:`autospec.recurrence`, eq. (4)-(5) of the AutoSpec paper) -> kernels
 (:mod:`autospec.kernels`) -> operator (:class:`PolynomialOperator`).
 """
+from . import tasks
 from .compose import FirstLevelError, TwoLevelOperator, two_level
 from .polynomial import PolynomialOperator, PolynomialPreconditioner
 from .probe import NotPositiveDefiniteError, SpectralProbe, eigsh_warm_start, lanczos, subspace_iteration
@@ -16,7 +17,7 @@ from .registry import (DuplicatePluginError, PluginLoadError, available, get, pl
 __version__ = "0.1.0"
 
 __all__ = [
-    "Coefficients", "PolynomialOperator", "PolynomialPreconditioner", "SpectralProbe",
+    "tasks", "Coefficients", "PolynomialOperator", "PolynomialPreconditioner", "SpectralProbe",
     "NotPositiveDefiniteError", "PluginLoadError", "DuplicatePluginError",
     "lanczos", "subspace_iteration", "eigsh_warm_start",
     "get", "available", "register", "unregister", "plugin_info",

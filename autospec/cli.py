@@ -26,7 +26,12 @@ def _cmd_train(args) -> int:
     except ImportError as exc:
         print(f"autospec train needs torch: pip install 'autospec[train]' ({exc})", file=sys.stderr)
         return 2
+    from .tasks import DEPRECATED_SPELLINGS
     cfg = tr.FULL if args.full else tr.QUICK
+    if args.task in DEPRECATED_SPELLINGS:
+        new = DEPRECATED_SPELLINGS[args.task].name
+        print(f"autospec train: task {args.task!r} is deprecated; use {new!r}", file=sys.stderr)
+        args.task = new
     if args.task not in tr.TASK_DEFAULTS:
         print(f"autospec train: the {args.task!r} engine is not implemented yet "
               f"(available: {', '.join(tr.TASK_DEFAULTS)})", file=sys.stderr)
@@ -38,7 +43,7 @@ def _cmd_train(args) -> int:
         v = getattr(args, name)
         if v is not None:
             cfg = replace(cfg, **{name: v})
-    out = Path(args.out) if args.out else Path(__file__).resolve().parent / "plugins" / "weights"
+    out = Path(args.out) if args.out else Path(__file__).resolve().parent / "engine" / "weights"
     try:
         tr.train(cfg, out, resume=args.resume)
     except ValueError as exc:
@@ -197,7 +202,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="autospec", description="autospec command line")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train the learned engine and write its weight file")
-    t.add_argument("task", choices=["linear", "eigen", "invsqrt"])
+    t.add_argument("task", choices=["precondition", "filter", "invsqrt", "linear", "eigen"],
+                   help="the task whose engine to train (linear and eigen: deprecated spellings)")
     g = t.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="the quick config (default; minutes on 2 cores)")
     g.add_argument("--full", action="store_true", help="the full config of App. D (hours)")

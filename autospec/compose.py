@@ -25,8 +25,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from . import recurrence, registry
+from . import contract, recurrence
 from .probe import lanczos_preconditioned
+from .tasks import PRECONDITION
 from .validation import as_operator, check_vector
 
 __all__ = ["two_level", "first_level", "TwoLevelOperator", "FirstLevelError", "FIRST_LEVELS"]
@@ -159,21 +160,58 @@ class TwoLevelOperator(spla.LinearOperator):
                 f"second={self.second!r} degree={self.degree}>")
 
 
-def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int = 11, *,
+def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int | None = None, *,
               probe_steps: int = 50, seed: int = 0, shift: float = 0.0,
               first_options: dict | None = None, **options) -> TwoLevelOperator:
-    """``M = P(M1 A) M1`` with ``M1`` from ``first`` and ``P`` from plugin ``second`` (a
-    registry name or a plugin instance), built from a probe of ``M1 A`` (``probe_steps``
-    preconditioned Lanczos steps).  ``options`` go to the plugin's ``coefficients``."""
+    """``M = P(M1 A) M1`` with ``M1`` from ``first`` and ``P`` from plugin ``second``.
+
+    Parameters
+    ----------
+    A : sparse matrix, ndarray or LinearOperator
+        Symmetric positive definite (``first`` other than ``"jacobi"`` or an operator
+        needs a sparse matrix).
+    first : str, LinearOperator or callable
+        The first level (:data:`FIRST_LEVELS`, or an SPD operator ``v -> M1 v``).
+    second : str or plugin instance
+        The polynomial plugin (a registry name or an instance, whose instance defaults
+        apply); it must provide the CG preconditioner task.
+    degree : int, optional
+        The polynomial's degree (the plugin's default if omitted, 11 for ``chebyshev``).
+    probe_steps, seed : int
+        The preconditioned Lanczos probe of ``M1 A`` (:func:`lanczos_preconditioned`).
+    shift : float
+        Factorise ``A + shift diag(A)`` instead (IC, ILU).
+    first_options : dict, optional
+        Options of the first level's library call.
+    **options
+        Plugin options, checked against the plugin's ``coefficients`` like every route.
+
+    Returns
+    -------
+    TwoLevelOperator
+
+    Raises
+    ------
+    FirstLevelError
+        the first level could not be built (e.g. a non-positive pivot).
+    NotPositiveDefiniteError
+        the probe proves ``M1 A`` is not positive definite.
+    TypeError
+        unknown plugin options, or build options that do not apply to two levels.
+    """
+    plugin = contract.provider(second, PRECONDITION)
+    # two-level keys among the instance defaults were passed here explicitly (by the pipeline)
+    req = contract.request(plugin, degree, options)
+    if req.build:
+        raise TypeError(f"{', '.join(req.build)}= do(es) not apply to a two-level preconditioner "
+                        "(the probe is of M1 A: probe_steps= and seed= set it)")
     op = as_operator(A)
     M1 = first_level(op if op.csr is None else op.csr, first, shift, **(first_options or {}))
     probe = lanczos_preconditioned(op, M1, steps=probe_steps, seed=seed)
     probe.require_positive_definite("M1 A")
-    plugin = registry.get(second) if isinstance(second, str) else second
-    co = plugin.coefficients(probe, int(degree), **options)
+    co = contract.checked_coefficients(req, probe, op.n, what="M1 A")
 
     def A_matvec(v):
         return np.asarray(op.matvec(np.asarray(v, dtype=op.dtype)), dtype=np.float64)
 
-    return TwoLevelOperator(A_matvec, M1, co, probe, op.n, op.dtype, first,
-                            second if isinstance(second, str) else plugin.name)
+    return TwoLevelOperator(A_matvec, M1, co, probe, op.n, op.dtype, first, plugin.name)

@@ -21,8 +21,11 @@ wanted eigenvalue); if there is one, ARPACK searches that complement and the
 results are merged (at most ``max_rounds`` times).  The check costs
 ``check_steps`` applications, counted in ``filter_applications``.
 
-``filter="learned"`` (default) is the learned engine's degree-``d`` filter (Alg. 2
-embedding of the probe, refining and verified against the Chebyshev filter);
+``filter=`` names any plugin that provides the filter task (:data:`autospec.tasks.FILTER`),
+asked for the ``k`` largest eigenvalues of the positive semidefinite ``X``
+(``task="filter", k=k, which="largest"``); another plugin gets a clear error listing
+those that do.  ``"learned"`` (default) is the learned engine's degree-``d`` filter
+(Alg. 2 embedding of the probe, refining and verified against the Chebyshev filter);
 ``"chebyshev"`` is ``T_d`` on ``[0, theta_(j)]`` of ``X`` with ``j = ceil(1.5 k)``
 (counted from the top, capped by the probe), the unwanted part of the
 spectrum; ``"power"`` is ``X^d``.  For a symmetric indefinite ``A``,
@@ -39,8 +42,9 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
-from . import registry
+from . import contract
 from .probe import NotPositiveDefiniteError, SpectralProbe, eigsh_warm_start, lanczos
+from .tasks import FILTER
 from .validation import as_operator
 
 __all__ = ["EigenResult", "smallest"]
@@ -187,15 +191,9 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     t_probe = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    if filter == "power":
-        opts = {}
-    elif filter == "chebyshev":
-        hi = float(probe_X.ritz_values[::-1][_edge_index(k, probe_X.ritz_values.size) - 1])
-        opts = {"task": "filter", "interval": (0.0, hi)}
-    else:
-        opts = {"task": "eigen", "k": k}
-    plugin = registry.get(filter)
-    M = plugin.build(X, probe=probe_X, degree=degree, scaling=None, check_symmetric=False, **opts)
+    plugin = contract.provider(filter, FILTER)
+    M = plugin.build(X, probe=probe_X, degree=degree, task=FILTER, k=k, which="largest", scaling=None,
+                     check_symmetric=False)
     applications = _Counter(M.matvec)
     F = spla.LinearOperator((n, n), matvec=applications, dtype=np.float64)
     t_build = time.perf_counter() - t0

@@ -21,18 +21,23 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from . import registry
+from . import contract
 from .minimax import minimax_invsqrt
 from .probe import lanczos
 from .recurrence import Coefficients
+from .tasks import INVSQRT
 from .validation import as_operator
 
 __all__ = ["inv_sqrt", "whitening_error", "whiten", "lp_reference"]
 
 
 def inv_sqrt(A, method: str = "learned", degree: int = 21, probe=None, **options):
-    """A ``LinearOperator`` for ``P(A) ~ A^{-1/2}`` (``A`` symmetric positive definite)."""
-    return registry.get(method).build(A, probe=probe, degree=degree, task="invsqrt", scaling=None, **options)
+    """A ``LinearOperator`` for ``P(A) ~ A^{-1/2}`` (``A`` symmetric positive definite).
+
+    ``method`` is a plugin name (or instance) that provides :data:`autospec.tasks.INVSQRT`;
+    another gets a clear error listing those that do."""
+    plugin = contract.provider(method, INVSQRT)
+    return plugin.build(A, probe=probe, degree=degree, task=INVSQRT, scaling=None, **options)
 
 
 def whitening_error(A, P, steps: int = 40, seed: int = 0) -> dict:

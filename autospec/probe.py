@@ -22,16 +22,16 @@ not positive definite.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import scipy.linalg as sla
 
 from .validation import Operator, as_operator
 
-__all__ = ["SpectralProbe", "lanczos", "lanczos_preconditioned", "subspace_iteration", "eigsh_warm_start",
-           "restarted_lanczos",
-           "probe",
-           "NotPositiveDefiniteError"]
+__all__ = ["SpectralProbe", "lanczos", "lanczos_loop", "lanczos_preconditioned", "subspace_iteration",
+           "eigsh_warm_start", "restarted_lanczos", "tridiagonal_probe", "start_vector", "probe",
+           "upper_edge", "require_probe", "NotPositiveDefiniteError"]
 
 
 class NotPositiveDefiniteError(ValueError):
@@ -135,10 +135,25 @@ class SpectralProbe:
                 "polynomial preconditioning for CG needs an SPD operator")
 
 
-def _start_vector(n: int, seed, dtype) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    v = rng.standard_normal(n)
-    return (v / np.linalg.norm(v)).astype(dtype)
+def start_vector(n: int, seed) -> np.ndarray:
+    """The seeded unit start vector every Lanczos probe uses (float64, host), whatever the
+    back end or the number of ranks."""
+    v = np.random.default_rng(seed).standard_normal(n)
+    return v / np.linalg.norm(v)
+
+
+def upper_edge(probe: SpectralProbe, margin: float = 0.01) -> float:
+    """``(1 + margin) (theta_max + r_max)``: a safe upper end of the spectrum."""
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    return (1.0 + margin) * probe.lambda_max_bound
+
+
+def require_probe(probe: SpectralProbe | None, who: str) -> SpectralProbe:
+    """``probe``, or a ``ValueError`` saying that ``who`` needs one."""
+    if probe is None:
+        raise ValueError(f"{who} needs a spectral probe")
+    return probe
 
 
 def _append_step(alphas: list, betas: list, alpha: float, beta: float, n: int, tnorm: float):
@@ -153,68 +168,60 @@ def _append_step(alphas: list, betas: list, alpha: float, beta: float, n: int, t
     return tnorm, False
 
 
-def _ritz_probe(alphas: list, betas: list, method: str, n: int) -> SpectralProbe:
-    """Ritz values of ``T_m``, residuals ``|beta_m s_{m,i}|`` and quadrature weights ``s_{1,i}^2``."""
+def tridiagonal_probe(alphas, betas, method: str, n: int) -> SpectralProbe:
+    """The :class:`SpectralProbe` of a Lanczos run from its tridiagonal ``T_m``.
+
+    ``alphas`` are the ``m`` diagonal entries, ``betas`` the ``m`` off-diagonal ones
+    (``betas[m-1]`` is the residual coupling ``beta_m``).  Ritz values are the
+    eigenvalues of ``T_m``, residual norms ``|beta_m s_{m,i}|`` and quadrature weights
+    ``s_{1,i}^2`` (``s_i`` the eigenvectors of ``T_m``).
+    """
     k = len(alphas)
-    a = np.array(alphas)
+    a = np.array(alphas, dtype=np.float64)
     if k == 1:
         theta, S = a.copy(), np.ones((1, 1))
     else:
-        theta, S = sla.eigh_tridiagonal(a, np.array(betas[: k - 1]))
+        theta, S = sla.eigh_tridiagonal(a, np.array(betas[: k - 1], dtype=np.float64))
     res = np.abs(betas[k - 1] * S[-1, :])
     return SpectralProbe(theta, res, method, k, n, matvecs=k, weights=S[0, :] ** 2)
 
 
-def lanczos(A, steps: int = 50, seed: int | None = 0, *, check_symmetric: bool = False) -> SpectralProbe:
-    """``steps`` Lanczos steps from a seeded random start; the basis is not stored.
+def lanczos_loop(mult: Callable, v, steps: int, n: int, *, dot: Callable, norm: Callable,
+                 method: str = "lanczos") -> SpectralProbe:
+    """The Lanczos loop of every back end (numpy, torch, cupy, PETSc vectors).
 
-    Returns all Ritz values of ``T_m`` with residual norms ``|beta_m s_{m,i}|``.
-    The run stops early on an invariant subspace (``beta_j`` below ``n * eps * ||T||``),
-    in which case the Ritz values are exact eigenvalues and the residuals are 0.
+    Parameters
+    ----------
+    mult : ``mult(v) -> X v``, a new vector.
+    v : the unit start vector (:func:`start_vector` on the back end's device).
+    steps : number of steps (at most ``n``).
+    n : the operator's size.
+    dot, norm : ``dot(a, b)`` and ``norm(a)``, each convertible with ``float`` (one host
+        synchronisation each).
+    method : recorded in the probe.
+
+    Returns
+    -------
+    SpectralProbe
+        from :func:`tridiagonal_probe`; the basis is not stored.  One step of local
+        re-orthogonalisation keeps ``T_m`` accurate at no extra product; the run stops
+        early on an invariant subspace (exact Ritz values, zero residuals).
+
+    Raises
+    ------
+    ValueError
+        if the operator produces NaN or Inf.
     """
-    op = as_operator(A, check_symmetric=check_symmetric)
-    n = op.n
-    if steps < 1:
-        raise ValueError(f"lanczos: steps must be >= 1, got {steps}")
-    m = min(int(steps), n)
-    work = np.float64
-    v = _start_vector(n, seed, work)
-    v_prev = np.zeros(n, dtype=work)
-    alphas, betas = [], []
-    beta = 0.0
-    tnorm = 0.0
-    for _ in range(m):
-        w = np.asarray(op.matvec(v.astype(op.dtype, copy=False)), dtype=work).ravel()
-        if not np.all(np.isfinite(w)):
-            raise ValueError("lanczos: the operator produced NaN or Inf")
-        w -= beta * v_prev
-        alpha = float(w @ v)
-        w -= alpha * v
-        # one step of local re-orthogonalisation keeps T accurate at no extra matvec
-        corr = float(w @ v)
-        w -= corr * v
-        alpha += corr
-        beta = float(np.linalg.norm(w))
-        tnorm, breakdown = _append_step(alphas, betas, alpha, beta, n, tnorm)
-        if breakdown:
-            break
-        v_prev, v = v, w / beta
-    return _ritz_probe(alphas, betas, "lanczos", n)
-
-
-def lanczos_vectors(mult, v, norm, steps: int, n: int, method: str = "lanczos[device]") -> SpectralProbe:
-    """:func:`lanczos` on any vector type (torch tensors, cupy arrays): ``mult(v)`` the
-    product, ``v`` the unit start vector, ``norm(w)`` a 0-d norm; two host syncs per step."""
-    v_prev = v * 0
+    v_prev = None
     alphas, betas = [], []
     beta, tnorm = 0.0, 0.0
     for _ in range(min(int(steps), n)):
         w = mult(v)
         if beta:
             w = w - beta * v_prev
-        alpha = float(w @ v)
+        alpha = float(dot(w, v))
         w = w - alpha * v
-        corr = float(w @ v)
+        corr = float(dot(w, v))
         w = w - corr * v
         alpha += corr
         beta = float(norm(w))
@@ -224,12 +231,32 @@ def lanczos_vectors(mult, v, norm, steps: int, n: int, method: str = "lanczos[de
         if breakdown:
             break
         v_prev, v = v, w / beta
-    return _ritz_probe(alphas, betas, method, n)
+    return tridiagonal_probe(alphas, betas, method, n)
 
 
-def start_vector(n: int, seed) -> np.ndarray:
-    """The seeded unit start vector every Lanczos probe uses (float64, host)."""
-    return _start_vector(n, seed, np.float64)
+def _numpy_dot(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b)
+
+
+def lanczos(A, steps: int = 50, seed: int | None = 0, *, check_symmetric: bool = False) -> SpectralProbe:
+    """``steps`` Lanczos steps from a seeded random start; the basis is not stored.
+
+    Returns all Ritz values of ``T_m`` with residual norms ``|beta_m s_{m,i}|``.
+    The run stops early on an invariant subspace (``beta_j`` below ``n * eps * ||T||``),
+    in which case the Ritz values are exact eigenvalues and the residuals are 0.
+    Vectors are float64 whatever ``A``'s dtype (:func:`lanczos_loop`).
+    """
+    op = as_operator(A, check_symmetric=check_symmetric)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"lanczos: steps must be an integer, got {steps!r}")
+    if steps < 1:
+        raise ValueError(f"lanczos: steps must be >= 1, got {steps}")
+
+    def mult(v):
+        return np.asarray(op.matvec(v.astype(op.dtype, copy=False)), dtype=np.float64).ravel()
+
+    return lanczos_loop(mult, start_vector(op.n, seed), int(steps), op.n, dot=_numpy_dot,
+                        norm=np.linalg.norm, method="lanczos")
 
 
 def lanczos_preconditioned(A, M1, steps: int = 50, seed: int | None = 0) -> SpectralProbe:
@@ -252,7 +279,7 @@ def lanczos_preconditioned(A, M1, steps: int = 50, seed: int | None = 0) -> Spec
     def M_(v):
         return np.asarray(apply_m(v), dtype=np.float64).ravel()
 
-    r = _start_vector(n, seed, np.float64)
+    r = start_vector(n, seed)
     z = M_(r)
     nrm = float(r @ z)
     if not nrm > 0:
@@ -278,7 +305,7 @@ def lanczos_preconditioned(A, M1, steps: int = 50, seed: int | None = 0) -> Spec
         if breakdown:
             break
         r_prev, r, z = r, w / beta, zw / beta
-    return _ritz_probe(alphas, betas, "lanczos_preconditioned", n)
+    return tridiagonal_probe(alphas, betas, "lanczos_preconditioned", n)
 
 
 def _rayleigh_ritz(op: Operator, Q: np.ndarray):
@@ -362,7 +389,7 @@ def restarted_lanczos(A, nev: int, ncv: int, restarts: int = 20, which: str = "S
     m = int(min(n, max(ncv, nev + 2)))
     V = np.empty((n, m + 1))
     T = np.zeros((m, m))
-    V[:, 0] = _start_vector(n, seed, np.float64)
+    V[:, 0] = start_vector(n, seed)
     rng = np.random.default_rng(None if seed is None else seed + 1)
     j0, matvecs, beta = 0, 0, 0.0
     restart = 0

@@ -177,7 +177,7 @@ class Coefficients:
         """
         P = np.polynomial.Polynomial
         x = P([0.0, 1.0])
-        return _run(self, P([1.0]), lambda c: x * c, P([0.0])).coef
+        return _run(self, P([1.0]), lambda c: x * c, lambda: P([0.0])).coef
 
     # ------------------------------------------------------------ constructors
     @classmethod
@@ -360,28 +360,44 @@ class Coefficients:
 # ---------------------------------------------------------------------------
 # Generic evaluation of the recurrence over any "vector" type.
 
-def _run(co: Coefficients, z, matvec: Callable, zero, normalize: Callable | None = None):
+def _combine(terms, zero):
+    """``sum c v`` over the terms whose coefficient is non-zero, in order (a zero term is
+    neither read nor multiplied, so no array is needed for it); ``zero()`` if none."""
+    out = None
+    for c, v in terms:
+        if c != 0.0:
+            out = c * v if out is None else out + c * v
+    return zero() if out is None else out
+
+
+def _run(co: Coefficients, z, matvec: Callable, zero: Callable, normalize: Callable | None = None):
     """Run eq. (4)-(5) on ``z`` with products ``matvec``; returns ``P(X) z``.
 
-    ``normalize(A, B, C) -> s`` (optional) returns a positive scale by which
-    the whole state is divided after each layer (Sec. 4.3); the result is then
-    ``P(X) z`` divided by the product of those scales.
+    Only arithmetic operators are used on the vectors (``+``, scalar ``*``, ``/``), so
+    ``z`` may be a numpy, torch or cupy array (or a polynomial, for :meth:`monomial`);
+    coefficients enter as Python floats.  ``zero()`` makes a zero vector like ``z``.
+    ``normalize(A, B, C) -> s`` (optional) returns a positive scale by which the whole
+    state is divided after each layer (Sec. 4.3); the result is then ``P(X) z`` divided
+    by the product of those scales.
     """
+    t = co.table
     d = co.layers
     A = z
     B = z
-    C = matvec(z) if co.uses_c1 else zero
+    C = matvec(z) if co.uses_c1 else None
     for k in range(d - 1):
-        XC = matvec(C) if co.beta[k] != 0.0 else zero
-        Cn = co.gamma[k] * A + co.eta[k] * B + co.alpha[k] * C + co.beta[k] * XC
-        A = A + co.rho[k] * C
+        rho, gamma, eta, alpha, beta = (float(v) for v in t[k])
+        XC = matvec(C) if beta != 0.0 else None
+        Cn = _combine(((gamma, A), (eta, B), (alpha, C), (beta, XC)), zero)
+        if rho != 0.0:
+            A = A + rho * C
         B, C = C, Cn
         if normalize is not None:
             s = normalize(A, B, C)
             A, B, C = A / s, B / s, C / s
-    k = d - 1
-    XC = matvec(C) if co.beta[k] != 0.0 else zero
-    return co.gamma[k] * A + co.eta[k] * B + co.alpha[k] * C + co.beta[k] * XC
+    _, gamma, eta, alpha, beta = (float(v) for v in t[d - 1])
+    XC = matvec(C) if beta != 0.0 else None
+    return _combine(((gamma, A), (eta, B), (alpha, C), (beta, XC)), zero)
 
 
 def _max_norm(A, B, C) -> float:
@@ -391,9 +407,11 @@ def _max_norm(A, B, C) -> float:
 
 
 def _column_norm(A, B, C):
-    """The state's 2-norm per column (1 where it is 0 or not finite)."""
-    s = np.sqrt(np.sum(A * A, axis=0) + np.sum(B * B, axis=0) + np.sum(C * C, axis=0))
-    return np.where((s > 0) & np.isfinite(s), s, 1.0).astype(np.result_type(A), copy=False)
+    """The state's 2-norm per column (1 where it is 0 or not finite), with array methods
+    only (numpy, torch and cupy alike)."""
+    s = ((A * A).sum(0) + (B * B).sum(0) + (C * C).sum(0)) ** 0.5
+    bad = ~((s > 0) & (s < float("inf")))
+    return s * ~bad + bad
 
 
 def evaluate(co: Coefficients, lam, normalize: bool = False) -> np.ndarray:
@@ -405,21 +423,23 @@ def evaluate(co: Coefficients, lam, normalize: bool = False) -> np.ndarray:
     """
     lam = np.asarray(lam, dtype=np.float64)
     z = np.ones_like(lam)
-    return _run(co, z, lambda v: lam * v, np.zeros_like(lam), _max_norm if normalize else None)
+    return _run(co, z, lambda v: lam * v, lambda: np.zeros_like(lam), _max_norm if normalize else None)
 
 
-def apply(co: Coefficients, matvec: Callable, z: np.ndarray, normalize: bool = False) -> np.ndarray:
-    """``P(X) z`` matrix-free with ``matvec(v) = X v`` (numpy reference path).
+def apply(co: Coefficients, matvec: Callable, z, normalize: bool = False):
+    """``P(X) z`` matrix-free with ``matvec(v) = X v``, for numpy, torch or cupy arrays.
 
     ``z`` may be a vector ``(n,)`` or a block ``(n, k)`` (``matvec`` must then
-    accept blocks).  Three state buffers, one product with ``X`` per layer,
-    no ``n x n`` object.  ``normalize=True`` divides the state by its 2-norm
-    (per column for blocks) after each layer (Sec. 4.3); the result is then
-    ``P(X) z`` up to a positive factor per column.
+    accept blocks) of any array type with arithmetic operators (numpy, torch, cupy:
+    nothing is converted to numpy, so a device array stays on its device); lists
+    and other sequences are converted with ``np.asarray``.  Three state vectors,
+    one product with ``X`` per layer, no ``n x n`` object.  ``normalize=True``
+    divides the state by its 2-norm (per column for blocks) after each layer
+    (Sec. 4.3); the result is then ``P(X) z`` up to a positive factor per column.
     """
-    z = np.asarray(z)
-    zero = np.zeros_like(z)
-    return _run(co, z, matvec, zero, _column_norm if normalize else None)
+    if not hasattr(z, "shape"):
+        z = np.asarray(z)
+    return _run(co, z, matvec, lambda: z * 0.0, _column_norm if normalize else None)
 
 
 def dense(co: Coefficients, X: np.ndarray) -> np.ndarray:

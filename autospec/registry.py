@@ -6,6 +6,10 @@ imported only when it is requested: a plugin that fails to import raises
 :class:`PluginLoadError` naming it, and the others keep working.  A name
 offered twice (two entry points, or ``register`` over an existing name) is
 reported, never silently overwritten.
+
+The registry is a leaf of the package: it imports no other autospec module (a plugin
+class is recognised by its interface, see :func:`is_plugin_class`), so every module may
+use it without an import cycle.
 """
 from __future__ import annotations
 
@@ -14,9 +18,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Callable
 
-from .polynomial import PolynomialPreconditioner
-
-__all__ = ["get", "available", "register", "unregister", "plugin_info",
+__all__ = ["get", "available", "register", "unregister", "plugin_info", "providers", "is_plugin_class",
            "PluginLoadError", "DuplicatePluginError", "GROUP"]
 
 GROUP = "autospec.preconditioners"
@@ -29,6 +31,7 @@ _SOURCE_TREE_BUILTINS = {
     "neumann": "autospec.plugins.neumann:NeumannPreconditioner",
     "richardson": "autospec.plugins.richardson:RichardsonPreconditioner",
     "power": "autospec.plugins.power:PowerFilter",
+    "learned": "autospec.plugins.learned:LearnedPreconditioner",
     "jacobi": "autospec.plugins.jacobi:JacobiPreconditioner",
 }
 
@@ -90,7 +93,8 @@ def _scan() -> None:
 
 
 def register(name: str, cls, *, override: bool = False) -> None:
-    """Register ``cls`` (a :class:`PolynomialPreconditioner` subclass) under ``name``.
+    """Register ``cls`` (a :class:`~autospec.polynomial.PolynomialPreconditioner` subclass)
+    under ``name``.
 
     Raises :class:`DuplicatePluginError` if ``name`` is taken, unless ``override=True``.
     """
@@ -118,8 +122,18 @@ def available() -> list[str]:
     return sorted(_entries)
 
 
+def is_plugin_class(cls) -> bool:
+    """Whether ``cls`` is a plugin class: a class with a ``name``, the ``tasks`` it supports
+    and callable ``build`` and ``coefficients`` -- what
+    :class:`autospec.PolynomialPreconditioner` subclasses have (checked by interface, so
+    that the registry imports nothing from the package)."""
+    return (isinstance(cls, type) and isinstance(getattr(cls, "name", None), str)
+            and isinstance(getattr(cls, "tasks", None), tuple)
+            and callable(getattr(cls, "build", None)) and callable(getattr(cls, "coefficients", None)))
+
+
 def _check_class(name: str, cls) -> None:
-    if not (isinstance(cls, type) and issubclass(cls, PolynomialPreconditioner)):
+    if not is_plugin_class(cls):
         raise PluginLoadError(f"plugin {name!r} is {cls!r}, not a subclass of "
                               "autospec.PolynomialPreconditioner")
 
@@ -141,10 +155,23 @@ def _load(name: str):
     return cls
 
 
-def get(name: str, **defaults: Any) -> PolynomialPreconditioner:
+def get(name: str, **defaults: Any):
     """An instance of plugin ``name`` with ``defaults`` bound, e.g.
     ``autospec.get("chebyshev", degree=15).build(A)``."""
     return _load(name)(**defaults)
+
+
+def providers(task) -> list[str]:
+    """Names of the plugins that load and provide ``task`` (this imports them)."""
+    names = []
+    for name in available():
+        try:
+            cls = _load(name)
+        except (PluginLoadError, DuplicatePluginError):
+            continue
+        if task in cls.tasks:
+            names.append(name)
+    return names
 
 
 def plugin_info() -> list[dict]:

@@ -3,7 +3,13 @@
 The one-level polynomial preconditioners are built for ``S`` and applied as
 ``D^{-1/2} P(S) D^{-1/2}``, as Trilinos' Chebyshev smoother and PETSc's
 Jacobi-Chebyshev do.  On badly scaled Harwell-Boeing matrices this decides
-whether CG converges at all.
+whether CG converges at all.  Whether a task scales at all is the task's
+(:attr:`autospec.tasks.Task.jacobi_scaling`): ``D^{-1/2} f(S) D^{-1/2}`` is
+``f(A)`` only for ``f(x) = 1/x``.
+
+The rules (:func:`resolve_scaling`) and the error for a non-positive diagonal
+(:func:`nonpositive_diagonal_error`) are shared by every back end, so the scipy,
+torch, cupy and PETSc paths refuse the same input with the same message.
 """
 from __future__ import annotations
 
@@ -12,38 +18,62 @@ import scipy.sparse as sp
 
 from .validation import Operator
 
-__all__ = ["SCALINGS", "resolve_scaling", "jacobi_scale"]
+__all__ = ["SCALINGS", "resolve_scaling", "nonpositive_diagonal_error", "jacobi_factors", "jacobi_scale",
+           "scaled_operator"]
 
 SCALINGS = ("auto", "jacobi", None)
 
 
-def resolve_scaling(scaling, op: Operator) -> str | None:
-    """``"auto"`` means Jacobi when the diagonal is accessible (sparse or dense input)."""
+def resolve_scaling(scaling, has_diagonal: bool) -> str | None:
+    """``"jacobi"`` or ``None`` for a requested ``scaling`` (``"auto"``: Jacobi when the
+    diagonal is available; ``"none"`` is accepted for ``None``).
+
+    Raises
+    ------
+    ValueError
+        for an unknown value, or ``"jacobi"`` without an accessible diagonal.
+    """
     if scaling == "none":
         scaling = None
     if scaling not in SCALINGS:
         raise ValueError(f"scaling must be one of 'auto', 'jacobi', None; got {scaling!r}")
     if scaling == "auto":
-        return "jacobi" if op.diagonal() is not None else None
-    if scaling == "jacobi" and op.diagonal() is None:
+        return "jacobi" if has_diagonal else None
+    if scaling == "jacobi" and not has_diagonal:
         raise ValueError("scaling='jacobi' needs the diagonal, which a LinearOperator does not expose; "
                          "pass a sparse or dense matrix, or scaling=None")
     return scaling
 
 
-def jacobi_scale(op: Operator, name: str = "A") -> tuple[Operator, np.ndarray]:
-    """``(S, s)`` with ``s = diag(A)^{-1/2}`` and ``S = diag(s) A diag(s)`` (a new operator)."""
-    diag = op.diagonal()
+def nonpositive_diagonal_error(index: int, value: float, count: int, name: str = "A") -> ValueError:
+    """The one error of every back end for a diagonal entry ``<= 0`` (or NaN)."""
+    return ValueError(f"{name} has a non-positive diagonal entry {name}[{index},{index}] = {value:.4g} "
+                      f"({count} in all): not SPD, and Jacobi scaling needs a positive diagonal")
+
+
+def jacobi_factors(diag: np.ndarray, name: str = "A") -> np.ndarray:
+    """``s = diag^{-1/2}`` in float64 (host arrays), or :func:`nonpositive_diagonal_error`."""
+    diag = np.asarray(diag)
     bad = np.flatnonzero(~(diag > 0))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"{name} has a non-positive diagonal entry {name}[{i},{i}] = {diag[i]:.4g} "
-                         f"({bad.size} in all): not SPD, and Jacobi scaling needs a positive diagonal")
-    s = (1.0 / np.sqrt(diag.astype(np.float64))).astype(op.dtype)
+        raise nonpositive_diagonal_error(i, float(diag[i]), int(bad.size), name)
+    return 1.0 / np.sqrt(diag.astype(np.float64))
+
+
+def jacobi_scale(op: Operator, name: str = "A") -> tuple[Operator, np.ndarray]:
+    """``(S, s)`` with ``s = diag(A)^{-1/2}`` (in ``A``'s dtype) and ``S = diag(s) A diag(s)``
+    (a new operator; ``op`` must have a diagonal)."""
+    s = jacobi_factors(op.diagonal(), name).astype(op.dtype)
+    return scaled_operator(op, s), s
+
+
+def scaled_operator(op: Operator, s: np.ndarray) -> Operator:
+    """``diag(s) A diag(s)`` as a new :class:`Operator` (CSR in ``A``'s pattern, or dense)."""
     if op.csr is not None:
         A = op.csr
         rows = np.repeat(s, np.diff(A.indptr))
         S = sp.csr_matrix((A.data * rows * s[A.indices], A.indices.copy(), A.indptr.copy()), shape=A.shape)
-        return Operator(shape=op.shape, dtype=op.dtype, csr=S, bounds=op.bounds), s
+        return Operator(shape=op.shape, dtype=op.dtype, csr=S, bounds=op.bounds)
     arr = op.array * s[:, None] * s[None, :]
-    return Operator(shape=op.shape, dtype=op.dtype, array=arr), s
+    return Operator(shape=op.shape, dtype=op.dtype, array=arr)

@@ -15,9 +15,40 @@ import scipy.sparse.linalg as spla
 
 from . import kernels
 
-__all__ = ["Operator", "as_operator", "check_vector"]
+__all__ = ["Operator", "as_operator", "check_vector", "check_square", "float_dtype", "not_finite_error",
+           "check_symmetric_values", "symmetry_tolerance", "shape_error"]
 
-_FLOATS = (np.float32, np.float64)
+
+def check_square(shape, name: str = "A") -> None:
+    """``ValueError`` unless ``shape`` is ``(n, n)`` (the one message of every back end)."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"{name} must be square (n x n), got shape {shape}")
+
+
+def not_finite_error(name: str = "A") -> ValueError:
+    """The error of every back end for an operator with NaN or Inf entries."""
+    return ValueError(f"{name} contains NaN or Inf entries")
+
+
+def symmetry_tolerance(dtype) -> float:
+    """Relative tolerance of the exact symmetry test: ``1e-10`` (float64), ``1e-5`` (float32)."""
+    return 1e-5 if np.dtype(dtype) == np.float32 else 1e-10
+
+
+def check_symmetric_values(worst: float, scale: float, dtype, name: str = "A") -> None:
+    """``ValueError`` if ``max |A - A^T| = worst`` exceeds the tolerance relative to the
+    largest entry ``scale`` (the one message of every back end for explicit matrices)."""
+    if worst > symmetry_tolerance(dtype) * scale:
+        raise ValueError(f"{name} is not symmetric (max |A - A^T| = {worst:.3g}, "
+                         f"largest entry {scale:.3g}); autospec needs a symmetric operator")
+
+
+def float_dtype(dtype, what: str = "A") -> np.dtype:
+    """The working dtype for input of ``dtype``: float32 and float64 stay, integers,
+    booleans, float16 and extended precision become float64; complex and other kinds are
+    refused with a ``TypeError`` naming the dtype."""
+    return _float_dtype(dtype, what)
 
 
 def _float_dtype(dtype, what: str) -> np.dtype:
@@ -81,14 +112,13 @@ def as_operator(A, *, check_symmetric: bool = True, name: str = "A") -> Operator
     if isinstance(A, Operator):
         return A
     if sp.issparse(A):
-        if A.ndim != 2 or A.shape[0] != A.shape[1]:
-            raise ValueError(f"{name} must be square, got shape {A.shape}")
+        check_square(A.shape, name)
         dtype = _float_dtype(A.dtype, name)
         csr = sp.csr_matrix(A, dtype=dtype, copy=True)
         csr.sum_duplicates()
         csr.sort_indices()
         if not np.all(np.isfinite(csr.data)):
-            raise ValueError(f"{name} contains NaN or Inf entries")
+            raise not_finite_error(name)
         if csr.indices.dtype != csr.indptr.dtype:
             csr.indptr = csr.indptr.astype(csr.indices.dtype)
         op = Operator(shape=csr.shape, dtype=dtype, csr=csr, bounds=kernels.row_partition(csr.indptr))
@@ -96,8 +126,7 @@ def as_operator(A, *, check_symmetric: bool = True, name: str = "A") -> Operator
             _check_symmetric_sparse(csr, name)
         return op
     if isinstance(A, spla.LinearOperator):
-        if len(A.shape) != 2 or A.shape[0] != A.shape[1]:
-            raise ValueError(f"{name} must be square, got shape {A.shape}")
+        check_square(A.shape, name)
         dtype = _float_dtype(A.dtype if A.dtype is not None else np.float64, name)
         op = Operator(shape=A.shape, dtype=dtype, linop=A)
         if check_symmetric:
@@ -105,18 +134,14 @@ def as_operator(A, *, check_symmetric: bool = True, name: str = "A") -> Operator
         return op
     if hasattr(A, "__array__") or isinstance(A, (list, tuple)):
         arr = np.asarray(A)
-        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-            raise ValueError(f"{name} must be a square 2-D array, got shape {arr.shape}")
+        check_square(arr.shape, name)
         dtype = _float_dtype(arr.dtype, name)
         arr = np.array(arr, dtype=dtype, copy=True)
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} contains NaN or Inf entries")
+            raise not_finite_error(name)
         if check_symmetric:
-            scale = np.max(np.abs(arr)) if arr.size else 0.0
-            tol = (1e-5 if dtype == np.float32 else 1e-10) * scale
-            if np.max(np.abs(arr - arr.T), initial=0.0) > tol:
-                raise ValueError(f"{name} is not symmetric (max |A - A^T| = "
-                                 f"{np.max(np.abs(arr - arr.T)):.3g}); autospec needs a symmetric operator")
+            check_symmetric_values(float(np.max(np.abs(arr - arr.T), initial=0.0)),
+                                   float(np.max(np.abs(arr), initial=0.0)), dtype, name)
         return Operator(shape=arr.shape, dtype=dtype, array=arr)
     raise TypeError(f"{name}: expected a scipy sparse matrix, a numpy array or a LinearOperator, "
                     f"got {type(A).__name__}")
@@ -126,12 +151,8 @@ def _check_symmetric_sparse(csr: sp.csr_matrix, name: str) -> None:
     diff = csr - csr.T
     if diff.nnz == 0:
         return
-    scale = np.max(np.abs(csr.data)) if csr.nnz else 0.0
-    tol = (1e-5 if csr.dtype == np.float32 else 1e-10) * scale
-    worst = np.max(np.abs(diff.data)) if diff.nnz else 0.0
-    if worst > tol:
-        raise ValueError(f"{name} is not symmetric (max |A - A^T| = {worst:.3g}, "
-                         f"largest entry {scale:.3g}); autospec needs a symmetric operator")
+    scale = float(np.max(np.abs(csr.data))) if csr.nnz else 0.0
+    check_symmetric_values(float(np.max(np.abs(diff.data))), scale, csr.dtype, name)
 
 
 def _check_symmetric_probe(op: Operator, name: str, seed: int = 12345) -> None:
@@ -149,6 +170,11 @@ def _check_symmetric_probe(op: Operator, name: str, seed: int = 12345) -> None:
                          "for random u, v; autospec needs a symmetric operator")
 
 
+def shape_error(shape, n: int, name: str = "x") -> ValueError:
+    """The error of every back end for a vector or block of the wrong shape."""
+    return ValueError(f"{name} has shape {tuple(int(s) for s in shape)}; expected ({n},) or ({n}, k)")
+
+
 def check_vector(x, n: int, name: str = "x") -> np.ndarray:
     """A vector or block with leading dimension ``n`` and finite entries.
 
@@ -158,7 +184,7 @@ def check_vector(x, n: int, name: str = "x") -> np.ndarray:
     """
     x = np.asarray(x)
     if x.ndim not in (1, 2) or x.shape[0] != n:
-        raise ValueError(f"{name} has shape {x.shape}; expected ({n},) or ({n}, k)")
+        raise shape_error(x.shape, n, name)
     if x.dtype.kind == "c":
         raise TypeError(f"{name} is complex; autospec operators are real")
     if not np.isfinite(np.add.reduce(x, axis=None)) and not np.all(np.isfinite(x)):

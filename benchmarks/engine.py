@@ -38,19 +38,19 @@ def best_of(fn, repeat):
 
 
 def phases(probe, repeat):
-    arrays, meta = learned_mod._weights(str(inference.weights_path("linear")))
+    arrays, meta = learned_mod._weights(str(inference.weights_path("precondition")))
     k = int(meta["config"]["k"])
     xs, xl, b = linear_features(probe, k)
-    base = base_table("linear", probe, 11)
-    sigma = perturbation_scale("linear", probe, base)
+    base = base_table("precondition", probe, 11)
+    sigma = perturbation_scale("precondition", probe, base)
     table = inference.forward_linear(arrays, xs[None], xl[None], base[None], sigma)[0]
     co = inference.to_coefficients(table, b, {})
     co_b = inference.to_coefficients(base, b, {})
     plugin = autospec.get("learned")
     return {
         "features_ms": 1e3 * best_of(lambda: linear_features(probe, k), repeat),
-        "base_ms": 1e3 * best_of(lambda: base_table("linear", probe, 11), repeat),
-        "forward_ms": 1e3 * best_of(lambda: (perturbation_scale("linear", probe, base),
+        "base_ms": 1e3 * best_of(lambda: base_table("precondition", probe, 11), repeat),
+        "forward_ms": 1e3 * best_of(lambda: (perturbation_scale("precondition", probe, base),
                                              inference.forward_linear(arrays, xs[None], xl[None], base[None],
                                                                       sigma)), repeat),
         "verify_ms": 1e3 * best_of(lambda: verify_linear(co, co_b, probe), repeat),

@@ -12,12 +12,15 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import autospec
-from autospec import cuda_kernels
+from autospec import contract, cuda_kernels, pipeline
+from autospec.backends.cupy import CupyBackend
 from autospec.recurrence import apply as recurrence_apply
 from conftest import poisson2d
 
 pytestmark = pytest.mark.skipif(not cuda_kernels.simulator(), reason="needs NUMBA_ENABLE_CUDASIM=1")
 PLUGINS = ["chebyshev", "learned", "neumann", "richardson", "jacobi"]
+#: the cupy back end on the host: numpy arrays, scipy sparse matrices, scipy's LinearOperator
+HOST = CupyBackend(np, sp, spla.LinearOperator)
 
 
 def scaled_spd(side=12, seed=0):
@@ -74,14 +77,9 @@ def test_torch_fused_path_equals_the_unfused_one(name):
 def test_device_build_with_numpy_as_the_array_module(fused):
     """The cupy back end's device-independent build with ``xp = numpy``: same probe, same
     coefficients and same operator as the CPU path, and PCG converges with it."""
-    from autospec.cupy_backend import _build
     A = scaled_spd(14)
     plugin = autospec.get("chebyshev")
-
-    def wrap(core):
-        return spla.LinearOperator(A.shape, matvec=core, dtype=np.float64)
-
-    M = _build(plugin, A, None, 11, {}, {"fused": fused}, np, wrap, None)
+    M = pipeline.run(HOST, A, None, contract.request(plugin, 11, {"fused": fused}))
     ref = plugin.build(A)
     np.testing.assert_allclose(M.probe.ritz_values, ref.probe.ritz_values, rtol=1e-10)
     np.testing.assert_allclose(M.coefficients.as_array(), ref.coefficients.as_array(), rtol=1e-8, atol=1e-12)
@@ -93,13 +91,11 @@ def test_device_build_with_numpy_as_the_array_module(fused):
 
 
 def test_device_build_rejects_bad_input():
-    from autospec.cupy_backend import _build
-    plugin = autospec.get("chebyshev")
-    wrap = (lambda core: core)  # noqa: E731
+    req = contract.request(autospec.get("chebyshev"), 11, {})
     with pytest.raises(ValueError, match="not symmetric"):
-        _build(plugin, sp.random(30, 30, density=0.3, random_state=0, format="csr") + sp.eye(30, format="csr"),
-               None, 11, {}, {}, np, wrap, None)
+        pipeline.run(HOST, sp.random(30, 30, density=0.3, random_state=0, format="csr") + sp.eye(30, format="csr"),
+                     None, req)
     bad = scaled_spd(5).astype(np.float64)
     bad.data[3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        _build(plugin, bad, None, 11, {}, {}, np, wrap, None)
+        pipeline.run(HOST, bad, None, req)

@@ -130,7 +130,7 @@ def test_untrained_engine_is_its_base_polynomial():
     lam = np.concatenate([[2e-4, 5e-4], np.linspace(0.01, 1.0, 400)])
     probe = lanczos(sp.diags(lam).tocsr(), steps=50, seed=0)
     xs, xl, b = linear_features(probe)
-    base = base_table("linear", probe, 11)
+    base = base_table("precondition", probe, 11)
     arrays = export_arrays(LinearEngine(20, FEATURE_CHANNELS, 10))
     co = inference.to_coefficients(inference.forward_linear(arrays, xs[None], xl[None], base[None], 0.5)[0],
                                    b, {})
@@ -186,11 +186,11 @@ def test_layer_weights_anchor_moves():
 # ----------------------------------------------------------------------------- weight files
 
 def _write_weights(tmp_path, arrays):
-    npz = tmp_path / "linear.npz"
+    npz = tmp_path / "precondition.npz"
     with open(npz, "wb") as f:
         np.savez(f, **arrays)
     meta = {"sha256": inference.sha256_of(npz), "config": {"degree": 11, "k": 20}}
-    (tmp_path / "linear.json").write_text(json.dumps(meta))
+    (tmp_path / "precondition.json").write_text(json.dumps(meta))
     return npz
 
 
@@ -201,11 +201,11 @@ def test_weight_file_checks(tmp_path):
     data = bytearray(npz.read_bytes())
     data[-10] ^= 0xFF
     npz.write_bytes(bytes(data))
-    with pytest.raises(inference.WeightFileError, match="linear.npz.*corrupt"):
+    with pytest.raises(inference.WeightFileError, match="precondition.npz.*corrupt"):
         inference.load_weights(npz)
     with pytest.raises(inference.WeightFileError, match="missing"):
         inference.load_weights(tmp_path / "nothere.npz")
-    (tmp_path / "linear.json").unlink()
+    (tmp_path / "precondition.json").unlink()
     with pytest.raises(inference.WeightFileError, match="metadata"):
         inference.load_weights(npz)
 
@@ -264,10 +264,10 @@ def test_training_smoke(tmp_path):
     assert np.isfinite(m["final_loss_pre"]) and np.isfinite(m["final_loss_post"])
     assert m["median_rho_log_vs_richardson"] > 1.0          # beats Richardson, eq. (8)
     assert m["geomean_iters_learned"] < m["geomean_iters_richardson"]
-    arrays, meta2 = inference.load_weights(tmp_path / "linear.npz")
+    arrays, meta2 = inference.load_weights(tmp_path / "precondition.npz")
     assert meta2["seed"] == 5 and set(arrays) >= {"bb.W", "bb.b", "emb.W1"}
     # the same seed gives the same weights
     tmp2 = tmp_path / "again"
     tr.train(cfg, tmp2, log=lambda *_: None)
-    again, _ = inference.load_weights(tmp2 / "linear.npz")
+    again, _ = inference.load_weights(tmp2 / "precondition.npz")
     assert all(np.array_equal(arrays[k], again[k]) for k in arrays)

@@ -24,7 +24,7 @@ from autospec.spectral_model import pcg_iterations
 from conftest import poisson2d
 
 HELD_OUT_SEED = 424242
-TASKS = ("linear", "invsqrt", "eigen")
+TASKS = ("precondition", "invsqrt", "filter")
 
 
 def test_registered_and_weights_ship():
@@ -51,7 +51,7 @@ def test_build_and_solve_without_torch():
         x, info = spla.cg(A, b, M=M, rtol=1e-10, maxiter=2000)
         assert info == 0 and np.linalg.norm(b - A @ x) <= 1e-9 * np.linalg.norm(b)
         autospec.get("learned", task="invsqrt").build(A)
-        autospec.get("learned", task="eigen", k=5).build(A)
+        autospec.get("learned", task="filter", k=5).build(A)
         assert "torch" not in sys.modules
         print("ok")
     """)
@@ -82,7 +82,7 @@ def test_learned_preconditioner_is_the_reported_polynomial():
 def test_verification_keeps_base_when_it_is_better(monkeypatch):
     """With weights that wreck the polynomial, verification returns the base one."""
     import autospec.plugins.learned as L
-    arrays, meta = L._weights(str(weights_path("linear")))
+    arrays, meta = L._weights(str(weights_path("precondition")))
     bad = {k: v.copy() for k, v in arrays.items()}
     bad["bb.b"] = bad["bb.b"] + 0.3
     monkeypatch.setattr(L, "_weights", lambda path: (bad, meta))
@@ -90,21 +90,21 @@ def test_verification_keeps_base_when_it_is_better(monkeypatch):
     probe = autospec.probe.probe(A, method="lanczos", steps=50, seed=0)
     co = autospec.get("learned").coefficients(probe, 11, safety=False)
     assert co.meta["selected"] == "base"
-    xs_b = base_table("linear", probe, 11)
+    xs_b = base_table("precondition", probe, 11)
     ref = to_coefficients(xs_b, probe.lambda_max_bound, {})
     assert np.allclose(co.as_array(), ref.as_array())
 
 
 def test_corrupt_weight_file_names_the_file(tmp_path):
-    src = weights_path("linear")
-    dst = tmp_path / "linear.npz"
+    src = weights_path("precondition")
+    dst = tmp_path / "precondition.npz"
     shutil.copy(src, dst)
-    shutil.copy(src.with_suffix(".json"), tmp_path / "linear.json")
+    shutil.copy(src.with_suffix(".json"), tmp_path / "precondition.json")
     raw = bytearray(dst.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     dst.write_bytes(bytes(raw))
     A = poisson2d(10)
-    with pytest.raises(WeightFileError, match="linear.npz"):
+    with pytest.raises(WeightFileError, match="precondition.npz"):
         autospec.get("learned", weights=str(dst)).build(A)
     with pytest.raises(WeightFileError, match="missing"):
         autospec.get("learned", weights=str(tmp_path / "nope.npz")).build(A)
@@ -119,14 +119,14 @@ def test_invsqrt_and_eigen_operators():
     assert np.allclose(S.matvec(v), ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
     err = np.max(np.abs(1 - evaluate(S.coefficients, lam) * np.sqrt(lam)))
     assert err < 0.5
-    F = autospec.get("learned", task="eigen", k=4).build(A)
+    F = autospec.get("learned", task="filter", k=4).build(A)
     assert F.coefficients.degree == 21
 
 
 # ----------------------------------------------------------------------------- held-out acceptance
 
 def _held_out(task: str, count: int = 200):
-    if task == "eigen":
+    if task == "filter":
         cfg = SpectrumConfig(n_range=(200, 1000), kappa_range=(10.0, 1e4), min_top_ratio=0.9)
     elif task == "invsqrt":
         cfg = SpectrumConfig(n_range=(200, 2000), kappa_range=(10.0, 1e3), small_kappa_bias=2.0)
@@ -143,7 +143,7 @@ def test_shipped_weights_beat_training_baseline_on_held_out_spectra(task):
     for lam in _held_out(task):
         A = sp.diags(lam).tocsr()
         seed = int(rng.integers(2**31))
-        if task == "linear":
+        if task == "precondition":
             probe = lanczos(A, steps=50, seed=seed)
             co = learned.coefficients(probe, 11)
             rich = autospec.get("richardson").coefficients(probe, 11)
@@ -161,7 +161,7 @@ def test_shipped_weights_beat_training_baseline_on_held_out_spectra(task):
             k = int(rng.integers(5, 21))
             l = max(k + 2, int(np.ceil(1.5 * k)))
             probe = subspace_iteration(A, iters=20, k=l, which="largest", seed=seed)
-            co = learned.coefficients(probe, 21, task="eigen", k=k, l=l)
+            co = learned.coefficients(probe, 21, task="filter", k=k, l=l)
             desc = lam[::-1]
             P = np.abs(evaluate(co, desc, normalize=True))
             r_nn = np.min(P[:k]) / np.sort(P)[::-1][l - 1]

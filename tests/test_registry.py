@@ -11,7 +11,7 @@ import autospec
 from autospec import registry
 from conftest import dense_of, random_spd_sparse
 
-BUILTINS = {"chebyshev", "neumann", "richardson", "power", "jacobi"}
+BUILTINS = {"chebyshev", "neumann", "richardson", "power", "jacobi", "learned"}
 
 
 @pytest.fixture

@@ -85,14 +85,17 @@ def test_bad_input_is_refused():
     bad[0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         autospec.get("chebyshev").build(bad)
-    with pytest.raises(TypeError, match="dtype"):
-        autospec.get("chebyshev").build(torch.ones(4, 4, dtype=torch.int64))
+    with pytest.raises(TypeError, match="complex"):
+        autospec.get("chebyshev").build(torch.eye(4, dtype=torch.complex128))
+    # integer data is converted to float64, as on the scipy path (the caller's tensor stays)
+    ints = torch.as_tensor(A.toarray()).to(torch.int64)
+    assert autospec.get("chebyshev").build(ints).dtype == torch.float64 and ints.dtype == torch.int64
     ns = torch.as_tensor(A.toarray())
     ns[0, 1] += 1.0
     with pytest.raises(ValueError, match="not symmetric"):
         autospec.get("chebyshev").build(ns)
     M = autospec.get("chebyshev").build(to_torch(A))
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ValueError, match=r"has shape \(5,\); expected \(64,\)"):
         M(torch.ones(5, dtype=torch.float64))
     with pytest.raises(ValueError, match="check_every"):
         cg(to_torch(A), torch.ones(A.shape[0], dtype=torch.float64), check_every=0)
@@ -110,3 +113,27 @@ def test_cuda_operator_stays_on_the_device(problem):
     assert y.is_cuda
     x, info = cg(At, torch.ones(problem.shape[0], dtype=torch.float64, device="cuda"), Mt, rtol=1e-10)
     assert info["converged"] and x.is_cuda
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_recurrence_apply_is_array_agnostic(problem, normalize):
+    """``recurrence.apply`` runs on torch tensors as they are (no numpy conversion): the same
+    values as on numpy arrays, vectors and blocks alike, and a tensor comes back."""
+    from autospec.recurrence import Coefficients, apply
+    co = autospec.get("chebyshev").build(problem).coefficients
+    At = to_torch(problem)
+    X = np.random.default_rng(5).standard_normal((problem.shape[0], 3))
+    for z in (X[:, 0], X):
+        ref = apply(co, lambda v: problem @ v, z, normalize=normalize)
+        got = apply(co, lambda v: At @ v, torch.as_tensor(z), normalize=normalize)
+        assert isinstance(got, torch.Tensor) and got.shape == ref.shape
+        np.testing.assert_allclose(got.numpy(), ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+    # a constant polynomial (no product at all) on a tensor
+    one = Coefficients.from_monomial([2.0])
+    np.testing.assert_array_equal(apply(one, lambda v: At @ v, torch.ones(4)).numpy(), 2.0 * np.ones(4))
+
+
+def test_fused_on_a_cpu_tensor_is_refused_at_build(problem):
+    """``fused=True`` needs a GPU: refused when the operator is built, not at its first use."""
+    with pytest.raises(ValueError, match="fused=True needs a CUDA tensor"):
+        autospec.get("chebyshev").build(to_torch(problem), fused=True)

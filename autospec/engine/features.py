@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import registry
+from .. import chebyshev as cheb
 from ..probe import SpectralProbe
 from ..recurrence import Coefficients, evaluate
+from ..tasks import FILTER, INVSQRT, PRECONDITION, resolve
 
 __all__ = ["linear_features", "eigen_window", "base_table", "perturbation_scale", "FEATURE_CHANNELS"]
 
@@ -94,45 +95,35 @@ def eigen_window(probe: SpectralProbe, k_target: int, l_target: int, k0: int = 1
     return x, float(b)
 
 
-#: The recurrence form of each task's base polynomial: ``"basis"`` (Scenario II over the
-#: bounded Chebyshev basis) or ``"clenshaw"`` (the Chebyshev plugin's own Scenario I form).
-BASE_FORM = {"linear": "clenshaw", "invsqrt": "clenshaw", "eigen": "clenshaw"}
-
-
-def _basis_form(co: Coefficients, task: str) -> np.ndarray:
-    if BASE_FORM[task] == "clenshaw":
-        return co.as_array()
-    return Coefficients.in_chebyshev_basis(co, co.meta["interval"]).as_array()
-
-
-def base_table(task: str, probe: SpectralProbe, degree: int, k: int | None = None,
+def base_table(task, probe: SpectralProbe, degree: int, k: int | None = None,
                l: int | None = None) -> np.ndarray:
     """The classical recurrence the engine refines, for ``X / b`` (``b = theta_max + r_max``),
-    as a ``(d, 5)`` table in the bounded Chebyshev basis
-    (:meth:`~autospec.recurrence.Coefficients.in_chebyshev_basis`), obtained through
-    the registry from the same probe:
+    as a ``(d, 5)`` table in the Chebyshev polynomials' own Clenshaw form (Scenario I),
+    built from the same probe by the core Chebyshev mathematics of :mod:`autospec.chebyshev`
+    (not through the registry, so no plugin can change what the weights produce):
 
-    * ``"linear"``: the Chebyshev CG preconditioner with the probe-chosen interval;
-    * ``"invsqrt"``: the Chebyshev interpolant of ``x^{-1/2}`` on the probed interval;
-    * ``"eigen"``: the Chebyshev filter ``T_d`` on ``[0, theta_(l)]`` (``theta_(l)`` the
+    * ``"precondition"``: the Chebyshev CG preconditioner with the probe-chosen interval;
+    * ``"invsqrt"``: the Chebyshev interpolant of ``x^{-1/2}`` on the probed interval (or
+      the minimax design on the probe's clusters, as the ``chebyshev`` plugin chooses);
+    * ``"filter"``: the Chebyshev filter ``T_d`` on ``[0, theta_(l)]`` (``theta_(l)`` the
       ``l``-th largest Ritz value; ``X`` positive semidefinite), which damps all but the top.
     """
+    task = resolve(task)
     pn = probe.scaled(1.0 / probe.lambda_max_bound)
-    cheb = registry.get("chebyshev")
-    if task == "linear":
-        return _basis_form(cheb.coefficients(pn, degree), task)
-    if task == "invsqrt":
-        return _basis_form(cheb.coefficients(pn, degree, task="invsqrt"), task)
-    if task == "eigen":
-        desc = pn.ritz_values[::-1]
-        hi = float(desc[min(int(l), len(desc)) - 1])
-        if not hi > 0:
-            raise ValueError("base_table (eigen): the l-th largest Ritz value is not positive")
-        # X is positive semidefinite (after the shift of autospec.eigen); a probe of the
-        # top l eigenpairs says nothing about the bottom of the spectrum, so the damped
-        # interval reaches down to 0.
-        return _basis_form(cheb.coefficients(pn, degree, task="filter", interval=(0.0, hi)), task)
-    raise ValueError(f"base_table: unknown task {task!r}")
+    if task == PRECONDITION:
+        a, b = cheb.residual_polynomial_interval(pn, degree)
+        return cheb.preconditioner_coefficients(a, b, degree).as_array()
+    if task == INVSQRT:
+        a, b = cheb.invsqrt_interval(pn)
+        return cheb.invsqrt_on_support(pn, a, b, degree).as_array()
+    desc = pn.ritz_values[::-1]
+    hi = float(desc[min(int(l), len(desc)) - 1])
+    if not hi > 0:
+        raise ValueError("base_table (filter): the l-th largest Ritz value is not positive")
+    # X is positive semidefinite (after the shift of autospec.eigen); a probe of the
+    # top l eigenpairs says nothing about the bottom of the spectrum, so the damped
+    # interval reaches down to 0.
+    return cheb.filter_coefficients(0.0, hi, degree).as_array()
 
 
 def perturbation_scale(task: str, probe: SpectralProbe, table: np.ndarray, points: int = 200) -> float:
@@ -140,21 +131,20 @@ def perturbation_scale(task: str, probe: SpectralProbe, table: np.ndarray, point
     polynomial ``table`` (for ``X / b``) is from its target on the probed interval
     ``[lambda_lo / b, 1]``, in ``[1e-16, 1]``.
 
-    * ``"linear"``: ``max |1 - mu / max mu|`` with ``mu = x P(x)``;
+    * ``"precondition"``: ``max |1 - mu / max mu|`` with ``mu = x P(x)``;
     * ``"invsqrt"``: ``max |1 - P(x) sqrt(x)|``;
-    * ``"eigen"``: 1 (the filter has no pointwise target).
+    * ``"filter"``: 1 (the filter has no pointwise target).
     """
-    if task == "eigen":
+    task = resolve(task)
+    if task == FILTER:
         return 1.0
     b = probe.lambda_max_bound
     lo = max(probe.lambda_min_estimate, 0.5 * probe.theta_min, 1e-8 * b) / b
     x = np.geomspace(lo, 1.0, points)
     p = evaluate(Coefficients.from_array(table), x)
-    if task == "linear":
+    if task == PRECONDITION:
         mu = x * p
         err = np.max(np.abs(1.0 - mu / np.max(mu)))
-    elif task == "invsqrt":
-        err = np.max(np.abs(1.0 - p * np.sqrt(x)))
     else:
-        raise ValueError(f"perturbation_scale: unknown task {task!r}")
+        err = np.max(np.abs(1.0 - p * np.sqrt(x)))
     return float(np.clip(err, 1e-16, 1.0)) if np.isfinite(err) else 1.0

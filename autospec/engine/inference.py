@@ -15,8 +15,8 @@ Forward pass (linear systems and ``X^{-1/2}``, Alg. 3 then Alg. 1)::
 
 Beyond the paper, the backbone's linear maps act *relative to a classical
 recurrence* ``base`` built from the same probe (:func:`~autospec.engine.features.base_table`:
-the probe-chosen Chebyshev polynomial of the task, written in the bounded
-Chebyshev basis of :meth:`~autospec.recurrence.Coefficients.in_chebyshev_basis`),
+the probe-chosen Chebyshev polynomial of the task in its Clenshaw form, from the core
+mathematics of :mod:`autospec.chebyshev`),
 and every correction is scaled by ``sigma``, how far that base polynomial is
 from its target on the probed interval
 (:func:`~autospec.engine.features.perturbation_scale`).  With ``W = 0, b = 0,
@@ -114,8 +114,9 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def weights_path(task: str) -> Path:
-    return Path(str(resources.files("autospec") / "plugins" / "weights" / f"{task}.npz"))
+def weights_path(task) -> Path:
+    """The shipped weight file of ``task`` (``autospec/engine/weights/<task>.npz``)."""
+    return Path(str(resources.files("autospec") / "engine" / "weights" / f"{task}.npz"))
 
 
 def load_weights(path) -> tuple[dict, dict]:

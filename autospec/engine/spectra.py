@@ -18,7 +18,7 @@ isolated small eigenvalues below the bulk, clusters (the bulk snapped towards
 a few centres), and gaps (a band of the profile removed).  Every spectrum is
 normalised to unit maximum and then scaled by ``1 + U(-0.2, 0.2)``.
 
-For eigenproblems (``task="eigen"``) the top of the spectrum decays slowly:
+For eigenvalue filters (``task="filter"``) the top of the spectrum decays slowly:
 spectra with ``lambda_2 / lambda_1 < min_top_ratio`` are rejected.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ N_PARAMS = 16
 @dataclass(frozen=True)
 class SpectrumConfig:
     n_range: tuple = (200, 2000)
-    kappa_range: tuple = (10.0, 1e5)
+    kappa_range: tuple = (10.0, 1e6)   # the one home of the defaults: TrainConfig takes these
     small_kappa_bias: float = 1.0      # exponent on the kappa quantile; > 1 favours small kappa
     outlier_prob: float = 0.5
     cluster_prob: float = 0.25

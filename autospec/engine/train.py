@@ -1,4 +1,4 @@
-"""Training the engine (torch; App. C-D): ``autospec train linear [--quick] [--seed S]``.
+"""Training the engine (torch; App. C-D): ``autospec train precondition [--quick] [--seed S]``.
 
 Two stages, as App. D: *pre-training* of embedding and backbone on exact
 spectra (the probe is the exact spectrum: ``k`` smallest and largest
@@ -9,12 +9,12 @@ training operator -- the very code a user's matrix goes through.  AdamW,
 cosine decay after a 10 % linear warm-up, seeded, checkpoints every
 ``ckpt_every`` steps (``--resume`` continues from the last one).
 
-Objectives for linear systems: ``"cg"`` (default; beyond the paper) runs
+Objectives for the CG preconditioner: ``"cg"`` (default; beyond the paper) runs
 PCG on ``diag(lambda)`` with ``diag(P(lambda))`` in torch and minimises the log
 of a soft iteration count to ``rtol = 1e-10``; ``"paper"`` is eq. (22).
 
 The backbone refines the task's probe-chosen Chebyshev recurrence
-(:func:`autospec.engine.features.base_table`, obtained through the registry)
+(:func:`autospec.engine.features.base_table`, from the core Chebyshev mathematics)
 and starts as exactly that polynomial (see :mod:`autospec.engine.inference`).
 """
 from __future__ import annotations
@@ -30,9 +30,11 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from .. import registry
-from ..probe import SpectralProbe, lanczos, subspace_iteration
+from ..chebyshev import preconditioner_coefficients, residual_polynomial_interval
+from ..probe import SpectralProbe, lanczos, subspace_iteration, upper_edge
 from ..recurrence import Coefficients, evaluate
+from ..series import neumann_coefficients, richardson_coefficients
+from ..tasks import resolve
 from ..spectral_model import pcg_iterations
 from . import inference, losses, verify
 from .features import FEATURE_CHANNELS, base_table, eigen_window, linear_features, perturbation_scale
@@ -44,15 +46,15 @@ __all__ = ["TrainConfig", "QUICK", "FULL", "train", "evaluate_linear"]
 
 @dataclass
 class TrainConfig:
-    task: str = "linear"
+    task: str = "precondition"
     objective: str = "cg"
     seed: int = 0
     degree: int = 11
     k: int = 20
     n_train: int = 3000
     n_val: int = 200
-    n_range: tuple = (200, 2000)
-    kappa_range: tuple = (10.0, 1e6)
+    n_range: tuple = SpectrumConfig.n_range
+    kappa_range: tuple = SpectrumConfig.kappa_range
     probe_steps: tuple = (10, 300)
     batch: int = 16
     pre_steps: int = 2000
@@ -80,10 +82,10 @@ FULL = replace(TrainConfig(), n_train=50_000, n_val=1000, batch=500, pre_steps=1
 
 #: Per-task settings applied on top of QUICK / FULL (App. D: X^{-1/2} favours small kappa).
 TASK_DEFAULTS = {
-    "linear": {"degree": 11, "objective": "cg"},
+    "precondition": {"degree": 11, "objective": "cg"},
     "invsqrt": {"degree": 21, "objective": "paper", "kappa_range": (10.0, 1e3),
                 "spectra": {"small_kappa_bias": 2.0}, "lr_pre": 1e-3, "lr_post": 3e-4},
-    "eigen": {"degree": 21, "objective": "paper", "n_range": (200, 1000), "probe_steps": (1, 40),
+    "filter": {"degree": 21, "objective": "paper", "n_range": (200, 1000), "probe_steps": (1, 40),
               "kappa_range": (10.0, 1e4), "spectra": {"min_top_ratio": 0.9}, "lr_pre": 1e-3,
               "lr_post": 3e-4},
 }
@@ -105,7 +107,7 @@ def make_dataset(cfg: TrainConfig, count: int, seed: int) -> list[dict]:
     data = []
     for lam in tqdm(spectra, desc=f"probes (seed {seed})", leave=False, mininterval=2):
         A = sp.diags(lam).tocsr()
-        if cfg.task == "eigen":
+        if cfg.task == "filter":
             k = int(rng.integers(cfg.eigen_k[0], cfg.eigen_k[1] + 1))
             l = int(min(len(lam) - 1, max(k + 2, round(k * rng.uniform(1.5, 4.0)))))
             steps = int(round(np.exp(rng.uniform(lo, hi))))
@@ -115,8 +117,8 @@ def make_dataset(cfg: TrainConfig, count: int, seed: int) -> list[dict]:
             ex, eb = eigen_window(exact, k, l)
             data.append({"lam": lam, "probe": probe, "steps": steps, "k": k, "l": l,
                          "x": x, "b": b, "ex": ex, "eb": eb,
-                         "base": base_table("eigen", probe, cfg.degree, k, l),
-                         "ebase": base_table("eigen", exact, cfg.degree, k, l),
+                         "base": base_table("filter", probe, cfg.degree, k, l),
+                         "ebase": base_table("filter", exact, cfg.degree, k, l),
                          "sigma": 1.0, "esigma": 1.0})
             continue
         steps = 50 if rng.random() < 0.3 else int(round(np.exp(rng.uniform(lo, hi))))
@@ -171,7 +173,7 @@ def _augment(lam, mask, m: int = 64, seed: int = 0):
 
 def _objective(cfg: TrainConfig, table, lam, mask, extra=None, step: int = 0, total: int = 1):
     """``(surrogate to differentiate, loss value)``."""
-    if cfg.task == "eigen":
+    if cfg.task == "filter":
         outs = diag_recurrence(table, lam, normalize=True, all_layers=True)
         w = losses.layer_weights(step, total, len(outs))
         total_loss = 0.0
@@ -208,7 +210,7 @@ def _schedule(opt, total: int):
 
 def _baseline_table(cfg: TrainConfig) -> np.ndarray:
     """Neumann/Taylor ``X^{-1/2}`` polynomial for spectra in ``(0, 1]`` (the eq. (24) baseline)."""
-    return registry.get("neumann").coefficients(None, cfg.degree, task="invsqrt", scale=1.0).as_array()
+    return neumann_coefficients(1.0, cfg.degree, task="invsqrt").as_array()
 
 
 def _stage(name, engine, params, data, cfg, steps, lr, exact, rng, ckpt, state, on_eval=None):
@@ -247,16 +249,15 @@ def _stage(name, engine, params, data, cfg, steps, lr, exact, rng, ckpt, state, 
 def evaluate_linear(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
     """PCG iterations (rtol 1e-10, exact, on ``diag(lambda)``) of the learned polynomial
     from Lanczos probes, against Chebyshev (default rule, same probe) and Richardson."""
-    cheb = registry.get("chebyshev")
-    rich = registry.get("richardson")
     out = {"learned": [], "chebyshev": [], "richardson": [], "rho_log_vs_richardson": []}
     for d in data:
         lam, probe = d["lam"], d["probe"]
         w = np.full(len(lam), 1.0)
         table = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None], d["sigma"])[0]
         co = inference.to_coefficients(table, d["b"], {})
-        for key, c in (("learned", co), ("chebyshev", cheb.coefficients(probe, cfg.degree)),
-                       ("richardson", rich.coefficients(probe, cfg.degree))):
+        cheb = preconditioner_coefficients(*residual_polynomial_interval(probe, cfg.degree), cfg.degree)
+        rich = richardson_coefficients(2.0 / (max(probe.theta_min, 0.0) + upper_edge(probe)), cfg.degree)
+        for key, c in (("learned", co), ("chebyshev", cheb), ("richardson", rich)):
             out[key].append(pcg_iterations(lam, w, evaluate(c, lam), 1e-10, 20000))
         lp = lam * evaluate(co, lam)
         r_nn = np.max(np.abs(1 - lp / np.max(np.abs(lp))))
@@ -292,7 +293,7 @@ def val_score(task: str, arrays: dict, data: list[dict], cfg: TrainConfig, verif
     """
     out = []
     for d in data:
-        if task == "eigen":
+        if task == "filter":
             learned = inference.forward_eigen(arrays, d["x"][None], d["base"][None], d["sigma"])[0]
         else:
             learned = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None], d["sigma"])[0]
@@ -305,13 +306,13 @@ def val_score(task: str, arrays: dict, data: list[dict], cfg: TrainConfig, verif
         if task == "invsqrt":
             co_l, co_b = co_l.scaled(d["b"] ** -0.5), co_b.scaled(d["b"] ** -0.5)
         if verified:
-            keep = {"linear": lambda: verify.verify_linear(co_l, co_b, d["probe"]),
+            keep = {"precondition": lambda: verify.verify_linear(co_l, co_b, d["probe"]),
                     "invsqrt": lambda: verify.verify_invsqrt(co_l, co_b, d["probe"]),
-                    "eigen": lambda: verify.verify_eigen(co_l, co_b, d["probe"], d["k"], d["l"])}[task]()[0]
+                    "filter": lambda: verify.verify_eigen(co_l, co_b, d["probe"], d["k"], d["l"])}[task]()[0]
             co_l = co_l if keep else co_b
         vals = []
         for co in (co_l, co_b):
-            if task == "linear":
+            if task == "precondition":
                 p = evaluate(co, lam)
                 vals.append(float(pcg_iterations(lam, np.ones(len(lam)), p, 1e-10, 20000))
                             if np.all(np.isfinite(p)) else 2e4)
@@ -323,7 +324,7 @@ def val_score(task: str, arrays: dict, data: list[dict], cfg: TrainConfig, verif
                 r = np.min(P[:d["k"]]) / max(np.sort(P)[::-1][d["l"] - 1], 1e-300)
                 vals.append(max(np.log(r), 1e-6) if np.isfinite(r) else 1e-6)
         ratio = vals[0] / vals[1]
-        out.append(-np.log(ratio) if task == "eigen" else np.log(ratio))
+        out.append(-np.log(ratio) if task == "filter" else np.log(ratio))
     return float(np.mean(np.clip(out, -1.0, 1.0)))
 
 
@@ -335,13 +336,12 @@ def invsqrt_error(co_x: Coefficients, lam: np.ndarray, grid: int = 200) -> float
 
 def evaluate_invsqrt(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
     """Error of the learned ``X^{-1/2}`` (from Lanczos probes) against Neumann/Taylor."""
-    neu = registry.get("neumann")
     ratios, wins = [], []
     for d in data:
         table = inference.forward_linear(arrays, d["xs"][None], d["xl"][None], d["base"][None], d["sigma"])[0]
         co = inference.to_coefficients(table, d["b"], {}).scaled(d["b"] ** -0.5)
         r_l = invsqrt_error(co, d["lam"])
-        r_n = invsqrt_error(neu.coefficients(d["probe"], cfg.degree, task="invsqrt"), d["lam"])
+        r_n = invsqrt_error(neumann_coefficients(upper_edge(d["probe"]), cfg.degree, task="invsqrt"), d["lam"])
         ratios.append(np.log(max(r_l, 1e-300)) / np.log(r_n) if r_l < 1 else 0.0)
         wins.append(r_l < r_n)
     ratios = np.array(ratios)
@@ -369,6 +369,7 @@ def evaluate_eigen(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
 
 def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, log=print) -> dict:
     """Train and write ``<out_dir>/<task>.npz`` and ``<task>.json``; returns the metadata."""
+    cfg = replace(cfg, task=resolve(cfg.task).name)
     if cfg.task not in TASK_DEFAULTS:
         raise ValueError(f"training for task {cfg.task!r} is not implemented yet; "
                          f"available: {', '.join(TASK_DEFAULTS)}")
@@ -379,7 +380,7 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, log=print) -> d
     t0 = time.time()
     train_data = make_dataset(cfg, cfg.n_train, seed=cfg.seed)
     val_data = make_dataset(cfg, cfg.n_val, seed=cfg.seed + 10_000)
-    if cfg.task == "eigen":
+    if cfg.task == "filter":
         engine = EigenEngine(cfg.layers)
     else:
         engine = LinearEngine(cfg.k, FEATURE_CHANNELS, cfg.layers, cfg.d_hid)
@@ -428,8 +429,8 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, log=print) -> d
     loss_post = _stage("post", engine, list(engine.embedding.parameters()), train_data, cfg,
                        cfg.post_steps, cfg.lr_post, False, rng, ckpt, state, tracker)
     arrays = tracker.best["arrays"]
-    metrics = {"linear": evaluate_linear, "invsqrt": evaluate_invsqrt,
-               "eigen": evaluate_eigen}[cfg.task](arrays, val_data, cfg)
+    metrics = {"precondition": evaluate_linear, "invsqrt": evaluate_invsqrt,
+               "filter": evaluate_eigen}[cfg.task](arrays, val_data, cfg)
     metrics.update({"val_loss_before": val_before, "val_loss_after": val_loss(),
                     "val_score_shipped": tracker.best["score"], "shipped_from": tracker.best["where"],
                     "val_score_shipped_unverified": val_score(cfg.task, arrays, eval_data, cfg, verified=False),

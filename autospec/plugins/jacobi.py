@@ -15,6 +15,7 @@ class JacobiPreconditioner(PolynomialPreconditioner):
     needs_probe = False
 
     def coefficients(self, probe, degree) -> Coefficients:
+        """``P = 1`` (no options; no probe needed)."""
         if degree != 0:
             raise ValueError(f"jacobi is the degree-0 polynomial; got degree={degree} "
                              "(use 'chebyshev' or 'neumann' for higher degrees)")

@@ -1,19 +1,20 @@
 """The learned engine as a plugin: probe -> numpy forward pass -> ``Coefficients``.
 
-``autospec.get("learned").build(A)``: the CG preconditioner (``task="linear"``,
+``autospec.get("learned").build(A)``: the CG preconditioner (``task="precondition"``,
 degree 11, 50-step Lanczos probe of the Jacobi-scaled operator, embedding of
 Alg. 3, backbone of Alg. 1 refining the probe-chosen Chebyshev recurrence).
-``task="invsqrt"``: ``P(A) ~ A^{-1/2}`` (degree 21, same embedding, no scaling).  ``task="eigen", k=10``: a degree-21 filter that
+``task="invsqrt"``: ``P(A) ~ A^{-1/2}`` (degree 21, same embedding, no scaling).  ``task="filter", k=10``: a degree-21 filter that
 separates the ``k`` largest eigenvalues of the operator from the ``l``-th
 (``l = ceil(1.5 k)`` by default; embedding of Alg. 2 on a subspace-iteration
-probe of block size ``l``).  Weights ship in ``weights/<task>.npz``, made by
-``autospec train <task>``; no torch is imported here.
+probe of block size ``l``).  Weights ship in ``autospec/engine/weights/<task>.npz``,
+made by ``autospec train <task>``; no torch is imported here.
 
 Safety (linear systems, checked before returning): on ``[lambda_lo, b]``
 (``lambda_lo`` the probe's lower estimate of ``lambda_min``, at least ``1e-6 b``;
 ``b = theta_max + r_max``) the polynomial, scaled so that
 ``max lambda P(lambda) = 1``, must satisfy ``P > 0`` and ``|1 - lambda P| < 1``.
-Otherwise the plugin falls back to Chebyshev (through the registry) with a
+Otherwise the plugin falls back to Chebyshev (through the registry, the only way
+plugins reach each other) with a
 warning that says why, and records it in ``coefficients.meta["fallback"]``.
 For ``X^{-1/2}`` the check is ``P > 0`` and finite on the same interval, with
 Neumann as the fallback.  When the probe shows a spectrum in separated clusters
@@ -31,13 +32,14 @@ was kept (``"learned"`` or ``"base"``) and ``meta["scores"]`` the two scores;
 from __future__ import annotations
 
 import math
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .. import registry
+from .._caller import warn
+from ..chebyshev import invsqrt_interval, invsqrt_on_support
 from ..engine.features import base_table, eigen_window, linear_features, perturbation_scale
 from ..engine.inference import (forward_eigen, forward_linear, load_weights, to_coefficients,
                                 weights_path)
@@ -46,8 +48,7 @@ from ..engine.verify import verify_eigen, verify_invsqrt, verify_linear
 from ..polynomial import PolynomialPreconditioner
 from ..probe import SpectralProbe
 from ..recurrence import Coefficients, evaluate
-
-TASKS = ("linear", "invsqrt", "eigen")
+from ..tasks import FILTER, INVSQRT, PRECONDITION, resolve
 
 
 @lru_cache(maxsize=8)
@@ -81,8 +82,7 @@ def _select(learned: Coefficients, base: Coefficients, ok: bool, scores: tuple) 
 
 
 def _fallback(name: str, why: str, co: Coefficients) -> Coefficients:
-    warnings.warn(f"learned polynomial failed the safety check ({why}); falling back to {name}",
-                  RuntimeWarning, stacklevel=4)
+    warn(f"learned polynomial failed the safety check ({why}); falling back to {name}", RuntimeWarning)
     return Coefficients.from_array(co.as_array(), {**co.meta, "fallback": why, "name": name})
 
 
@@ -90,18 +90,17 @@ class LearnedPreconditioner(PolynomialPreconditioner):
     """Neural-engine polynomials (Sec. 4) for CG, ``X^{-1/2}`` and eigenvalue filtering."""
 
     name = "learned"
+    tasks = (PRECONDITION, FILTER, INVSQRT)
     default_degree = 11
 
-    def requires_spd(self, task: str = "linear", **_) -> bool:
-        return task in ("linear", "invsqrt")
+    def degree_for(self, task) -> int:
+        """11 for the CG preconditioner, 21 for the filter and ``X^{-1/2}`` (the trained degrees)."""
+        return 11 if task == PRECONDITION else 21
 
-    def default_scaling(self, task: str = "linear", **_):
-        return "auto" if task == "linear" else None
-
-    def probe_defaults(self, task: str = "linear", k: int | None = None, l: int | None = None, **_) -> dict:
-        if task == "eigen":
+    def probe_defaults(self, task=PRECONDITION, k: int | None = None, l: int | None = None, **_) -> dict:
+        if task == FILTER:
             if k is None:
-                raise ValueError("learned (task='eigen'): give k, the number of wanted eigenvalues")
+                raise ValueError("learned (task='filter'): give k, the number of wanted eigenvalues")
             return {"method": "subspace_iteration", "k": self._l(k, l), "iters": 20, "which": "largest"}
         return {"method": "lanczos", "steps": 50}
 
@@ -109,40 +108,56 @@ class LearnedPreconditioner(PolynomialPreconditioner):
     def _l(k: int, l: int | None) -> int:
         return int(l) if l is not None else max(k + 2, math.ceil(1.5 * k))
 
-    def build(self, A, probe=None, degree=None, **options):
-        task = options.get("task", self.defaults.get("task", "linear"))
-        if degree is None and "degree" not in options and "degree" not in self.defaults and task != "linear":
-            degree = 21
-        return super().build(A, probe=probe, degree=degree, **options)
-
-    def coefficients(self, probe, degree, task: str = "linear", weights: str | None = None,
+    def coefficients(self, probe, degree, task=PRECONDITION, weights: str | None = None,
                      safety: bool = True, verify: bool = True, k: int | None = None,
-                     l: int | None = None) -> Coefficients:
-        if task not in TASKS:
-            raise ValueError(f"learned: task must be one of {', '.join(TASKS)}, got {task!r}")
+                     l: int | None = None, which: str = "largest") -> Coefficients:
+        """The engine's coefficients for ``task``.
+
+        Parameters
+        ----------
+        probe : SpectralProbe
+            Lanczos (preconditioner, ``X^{-1/2}``) or subspace-iteration (filter) probe.
+        degree : int
+            Must be the degree the weights were trained for (11, 21, 21).
+        task : ``"precondition"`` (default), ``"filter"`` or ``"invsqrt"``
+        weights : str, optional
+            A weight file made by ``autospec train`` (default: the shipped one).
+        safety : bool
+            Check the result and fall back (module docstring).
+        verify : bool
+            Keep the base polynomial where the probe says it is better.
+        k, l : int
+            Filter: wanted eigenvalues and search subspace (default ``max(k + 2, 1.5 k)``).
+        which : ``"largest"``
+            Filter: the engine separates the largest eigenvalues (of the shifted operator of
+            :func:`autospec.eigen.smallest`).
+        """
+        task = resolve(task, self.tasks, self.name)
+        if task == FILTER and which != "largest":
+            raise ValueError(f"learned: the filter separates the largest eigenvalues; which={which!r}")
         if probe is None:
             raise ValueError("learned needs a spectral probe")
-        path = str(Path(weights) if weights else weights_path(task))
+        path = str(Path(weights) if weights else weights_path(task.name))
         arrays, meta = _weights(path)
         trained = int(meta["config"]["degree"])
         if degree != trained:
             raise ValueError(f"learned: the {task} engine in {path} produces degree {trained}, "
                              f"not {degree}; retrain with `autospec train {task}` for another degree")
-        info = {"name": "learned", "task": task, "weights": Path(path).name,
+        info = {"name": "learned", "task": task.name, "weights": Path(path).name,
                 "objective": meta.get("objective")}
-        if task == "eigen":
+        if task == FILTER:
             if k is None:
-                raise ValueError("learned (task='eigen'): give k, the number of wanted eigenvalues")
+                raise ValueError("learned (task='filter'): give k, the number of wanted eigenvalues")
             ll = self._l(int(k), l)
             x, b = eigen_window(probe, int(k), ll)
-            base = base_table("eigen", probe, degree, int(k), ll)
+            base = base_table(FILTER, probe, degree, int(k), ll)
             co = to_coefficients(forward_eigen(arrays, x[None], base[None], 1.0)[0], b, info)
             if verify:
                 base_co = to_coefficients(base, b, {})
                 co = _select(co, base_co, *verify_eigen(co, base_co, probe, int(k), ll))
             return co
-        if task == "invsqrt":
-            cheb = registry.get("chebyshev").coefficients(probe, degree, task="invsqrt")
+        if task == INVSQRT:
+            cheb = invsqrt_on_support(probe, *invsqrt_interval(probe), degree)
             if "support" in cheb.meta:
                 # separated clusters: outside the interval spectra the engine was trained on
                 return Coefficients.from_array(cheb.as_array(), {**cheb.meta, **info, "selected": "base"})
@@ -151,7 +166,7 @@ class LearnedPreconditioner(PolynomialPreconditioner):
         sigma = perturbation_scale(task, probe, base)
         co = to_coefficients(forward_linear(arrays, xs[None], xl[None], base[None], sigma)[0], b, info)
         base_co = to_coefficients(base, b, {})
-        if task == "invsqrt":
+        if task == INVSQRT:
             co = co.scaled(b ** -0.5)
             if verify:
                 base_co = base_co.scaled(b ** -0.5)
@@ -159,7 +174,7 @@ class LearnedPreconditioner(PolynomialPreconditioner):
             if safety:
                 p = evaluate(co, _grid(probe))
                 if not (np.all(np.isfinite(p)) and np.min(p) > 0):
-                    fb = registry.get("neumann").coefficients(probe, degree, task="invsqrt")
+                    fb = registry.get("neumann").coefficients(probe, degree, task=INVSQRT)
                     return _fallback("neumann", "P is not positive and finite on the probed interval", fb)
             return co
         if verify:

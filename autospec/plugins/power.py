@@ -5,32 +5,25 @@ only prevents overflow; filters are defined up to a scale.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from ..polynomial import PolynomialPreconditioner
 from ..recurrence import Coefficients
-
-
-def power_coefficients(degree: int, shift: float = 0.0, scale: float = 1.0) -> Coefficients:
-    c = np.zeros(degree + 1)
-    c[degree] = 1.0
-    m = max(degree, 1)
-    # basis phi_j = ((x - shift) / scale)^j
-    return Coefficients.from_expansion(c, np.full(m, -shift / scale), np.full(m, 1.0 / scale), None,
-                                       meta={"name": "power", "shift": shift, "scale": scale})
+from ..series import power_coefficients
+from ..tasks import FILTER
 
 
 class PowerFilter(PolynomialPreconditioner):
     name = "power"
+    tasks = (FILTER,)
     default_degree = 21
 
-    def requires_spd(self, **_) -> bool:
-        return False
-
-    def default_scaling(self, **_):
-        return None
-
-    def coefficients(self, probe, degree, shift: float = 0.0) -> Coefficients:
+    def coefficients(self, probe, degree, shift: float = 0.0, k: int | None = None,
+                     which: str = "largest") -> Coefficients:
+        """Parameters: ``shift`` (``P = ((x - shift) / s)^d``); ``k`` (the filter task's
+        number of wanted eigenvalues: ``X^d`` does not depend on it) and ``which`` (only
+        ``"largest"``: the power filter amplifies the end farthest from ``shift``)."""
+        if which != "largest":
+            raise ValueError(f"power: the power filter amplifies the largest eigenvalues; which={which!r}")
         s = 1.0
         if probe is not None:
             s = max(abs(probe.lambda_max_bound - shift), abs(probe.theta_min - shift), abs(shift), 1e-300)

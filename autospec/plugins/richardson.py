@@ -7,18 +7,11 @@ is the optimal stationary choice for the probed interval; ``|1 - omega x| < 1`` 
 """
 from __future__ import annotations
 
-import numpy as np
 
 from ..polynomial import PolynomialPreconditioner
+from ..probe import require_probe, upper_edge
 from ..recurrence import Coefficients
-from ._interval import require_probe, upper_edge
-
-
-def richardson_coefficients(omega: float, degree: int) -> Coefficients:
-    m = max(degree, 1)
-    c = np.full(degree + 1, omega)
-    return Coefficients.from_expansion(c, np.ones(m), np.full(m, -omega), None,
-                                       meta={"name": "richardson", "omega": omega})
+from ..series import richardson_coefficients
 
 
 class RichardsonPreconditioner(PolynomialPreconditioner):
@@ -26,6 +19,8 @@ class RichardsonPreconditioner(PolynomialPreconditioner):
     default_degree = 11
 
     def coefficients(self, probe, degree, omega: float | None = None, margin: float = 0.01) -> Coefficients:
+        """Parameters: ``omega`` (the damping; default ``2 / (theta_min + b)``) and ``margin``
+        (``b = (1 + margin)(theta_max + r_max)``)."""
         if omega is None:
             probe = require_probe(probe, "richardson")
             omega = 2.0 / (max(probe.theta_min, 0.0) + upper_edge(probe, margin))

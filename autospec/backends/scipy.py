@@ -1,0 +1,153 @@
+"""The numpy/scipy back end: scipy sparse matrices (any format), ndarrays and ``LinearOperator``s.
+
+The product is :class:`PolynomialOperator`, a ``scipy.sparse.linalg.LinearOperator``
+that applies ``D^{-1/2} P(S) D^{-1/2}`` with the fused Numba kernels of
+:mod:`autospec.kernels` (CSR input) or the array-agnostic recurrence of
+:func:`autospec.recurrence.apply` (dense or matrix-free input).  Every probe method
+of :func:`autospec.probe.probe` runs here.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import scipy.sparse.linalg as spla
+
+from .. import kernels, recurrence
+from ..probe import SpectralProbe
+from ..probe import probe as run_probe
+from ..recurrence import Coefficients
+from ..scaling import jacobi_factors, scaled_operator
+from ..validation import Operator, as_operator, check_vector, shape_error
+from .base import Backend
+
+__all__ = ["PolynomialOperator", "ScipyBackend", "BACKEND"]
+
+
+class PolynomialOperator(spla.LinearOperator):
+    """``M = D^{-1/2} P(S) D^{-1/2}`` as a ``LinearOperator`` (``D = I`` without scaling).
+
+    Attributes: ``coefficients``, ``degree``, ``probe`` (of ``S``), ``scaling``,
+    ``plugin``; :meth:`polynomial` evaluates ``P`` on scalars.  The operator is
+    symmetric, so its adjoint is itself.  A vector or block of the wrong shape, or
+    with NaN or Inf entries, raises ``ValueError``.
+    """
+
+    def __init__(self, op: Operator, coefficients: Coefficients, probe: SpectralProbe | None,
+                 scale: np.ndarray | None, plugin: str = ""):
+        super().__init__(dtype=op.dtype, shape=op.shape)
+        self._op = op
+        self.coefficients = coefficients
+        self.probe = probe
+        self._scale = scale
+        self.scaling = "jacobi" if scale is not None else None
+        self.plugin = plugin
+        self._ws = kernels.Workspace()
+        self._lock = threading.Lock()
+        # a constant polynomial (Jacobi: P = c I) is a diagonal: apply it as one
+        self._diagonal = None
+        if coefficients.matvecs == 0:
+            c = float(recurrence.evaluate(coefficients, np.zeros(1))[0])
+            d = np.full(op.n, c) if scale is None else c * np.asarray(scale, dtype=np.float64) ** 2
+            self._diagonal = d.astype(op.dtype, copy=False)
+
+    @property
+    def degree(self) -> int:
+        return self.coefficients.degree
+
+    @property
+    def scaled_operator(self) -> Operator:
+        """The operator ``S`` the polynomial is built for."""
+        return self._op
+
+    def polynomial(self, lam) -> np.ndarray:
+        """``P(lambda)`` for scalars ``lambda`` in the spectrum of ``S``."""
+        return recurrence.evaluate(self.coefficients, lam)
+
+    def _apply(self, x: np.ndarray) -> np.ndarray:
+        x = check_vector(x, self.shape[0])
+        z = np.asarray(x, dtype=self.dtype)
+        if self._diagonal is not None:
+            return z * (self._diagonal if z.ndim == 1 else self._diagonal[:, None])
+        if self._scale is not None:
+            z = z * (self._scale if z.ndim == 1 else self._scale[:, None])
+        op = self._op
+        if op.csr is not None:
+            if self._lock.acquire(blocking=False):
+                try:
+                    y = kernels.apply_polynomial_csr(op.csr, self.coefficients, z,
+                                                     bounds=op.bounds, workspace=self._ws)
+                finally:
+                    self._lock.release()
+            else:
+                y = kernels.apply_polynomial_csr(op.csr, self.coefficients, z, bounds=op.bounds)
+        else:
+            y = recurrence.apply(self.coefficients, op.matvec, z)
+        if self._scale is not None:
+            y *= (self._scale if y.ndim == 1 else self._scale[:, None])
+        return y
+
+    def matvec(self, x):
+        x = np.asanyarray(x)
+        n = self.shape[0]
+        if x.shape != (n,) and x.shape != (n, 1):
+            raise shape_error(x.shape, n)
+        return super().matvec(x)
+
+    def matmat(self, X):
+        X = np.asanyarray(X)
+        if X.ndim != 2 or X.shape[0] != self.shape[0]:
+            raise shape_error(X.shape, self.shape[0])
+        return super().matmat(X)
+
+    def _matvec(self, x):
+        x = np.asarray(x)
+        y = self._apply(x.reshape(-1))
+        return y.reshape(x.shape) if x.ndim == 2 else y
+
+    def _matmat(self, X):
+        return self._apply(np.ascontiguousarray(X))
+
+    def _rmatvec(self, x):
+        return self._matvec(x)
+
+    def _rmatmat(self, X):
+        return self._matmat(X)
+
+    def _adjoint(self):
+        return self
+
+    def __repr__(self) -> str:
+        return (f"<{self.shape[0]}x{self.shape[1]} PolynomialOperator plugin={self.plugin!r} "
+                f"degree={self.degree} scaling={self.scaling} dtype={self.dtype}>")
+
+
+class ScipyBackend(Backend):
+    """numpy/scipy primitives: :func:`autospec.validation.as_operator` validates,
+    :func:`autospec.scaling.jacobi_scale` scales, every probe method runs."""
+
+    name = "scipy"
+    probe_methods = ("lanczos", "subspace_iteration", "eigsh")
+
+    def matrix(self, A, *, check_symmetric: bool) -> Operator:
+        return as_operator(A, check_symmetric=check_symmetric)
+
+    def diagonal(self, mat: Operator):
+        return mat.diagonal()
+
+    def jacobi(self, mat: Operator) -> np.ndarray:
+        return jacobi_factors(mat.diagonal()).astype(mat.dtype)
+
+    def scaled(self, mat: Operator, s):
+        return mat if s is None else scaled_operator(mat, s)
+
+    def probe(self, S: Operator, n: int, method: str, options: dict) -> SpectralProbe:
+        return run_probe(S, method, **options)
+
+    def operator(self, mat, S, s, co, probe, req) -> PolynomialOperator:
+        M = PolynomialOperator(S, co, probe, s, plugin=req.plugin.name)
+        M.matvec(np.zeros(S.n, dtype=S.dtype))  # load/compile the kernels now, not in the solve
+        return M
+
+
+BACKEND = ScipyBackend()

@@ -1,0 +1,67 @@
+"""The one build sequence of every back end: validate -> scale -> probe -> checked
+coefficients -> wrap.
+
+:func:`build` is what :meth:`PolynomialPreconditioner.build
+<autospec.polynomial.PolynomialPreconditioner.build>` runs.  It checks the request
+against the plugin contract (:func:`autospec.contract.request`: option names, instance
+defaults, task, degree) before it looks at ``A``, picks the back end from the dispatch
+table of :mod:`autospec.backends`, and then runs :func:`run`, which is the same for
+numpy/scipy, torch, cupy and PETSc: only device primitives differ
+(:class:`autospec.backends.base.Backend`).  ``first=`` routes to
+:func:`autospec.compose.two_level`, through the same contract.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import backends, contract
+from .compose import two_level
+from .contract import BuildRequest
+from .probe import SpectralProbe
+from .scaling import resolve_scaling
+
+__all__ = ["build", "run", "probe_settings"]
+
+
+def probe_settings(req: BuildRequest) -> tuple[str, dict]:
+    """``(method, options)`` of the probe: the plugin's :meth:`probe_defaults` for the task,
+    with ``probe_method``, ``probe_steps`` and ``seed`` of the build applied (another
+    method than the plugin's default starts from that method's own defaults)."""
+    popts = dict(req.plugin.probe_defaults(**req.options))
+    default_method = popts.pop("method")
+    method = req.build.get("probe_method", default_method)
+    if method != default_method:
+        popts = {}
+    popts["seed"] = req.build.get("seed", 0)
+    if "probe_steps" in req.build:
+        popts["steps" if method == "lanczos" else "iters"] = int(req.build["probe_steps"])
+    return method, popts
+
+
+def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
+    """The build sequence on ``backend`` for a checked request (see the module docstring)."""
+    if "fused" in req.build and not backend.fused_option:
+        raise TypeError("fused= is a build option of the torch and cupy back ends (GPU kernels)")
+    mat = backend.matrix(A, check_symmetric=bool(req.build.get("check_symmetric", True)))
+    scaling = resolve_scaling(req.scaling, backend.diagonal(mat) is not None)
+    s = backend.jacobi(mat) if scaling == "jacobi" else None
+    S = backend.scaled(mat, s)
+    if probe is None and req.plugin.needs_probe:
+        method, popts = probe_settings(req)
+        probe = backend.probe(S, mat.n, method, popts)
+    co = backend.agree(mat, lambda: contract.checked_coefficients(req, probe, mat.n))
+    return backend.operator(mat, S, s, co, probe, req)
+
+
+def build(plugin, A: Any, probe: SpectralProbe | None = None, degree: int | None = None,
+          options: dict | None = None):
+    """``plugin``'s operator for ``A`` (see :meth:`PolynomialPreconditioner.build
+    <autospec.polynomial.PolynomialPreconditioner.build>` for the options)."""
+    req = contract.request(plugin, degree, options)
+    if req.two_level:
+        two = dict(req.two_level)
+        # the first level takes the place of the Jacobi scaling; the probe is of M1 A
+        return two_level(A, first=two.pop("first"), second=plugin, degree=req.degree,
+                         probe_steps=req.build.get("probe_steps", 50), seed=req.build.get("seed", 0),
+                         **two, **req.options)
+    return run(backends.for_input(A), A, probe, req)
