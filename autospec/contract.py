@@ -27,6 +27,9 @@ __all__ = ["BUILD_KEYS", "BuildRequest", "request", "checked_coefficients", "plu
 
 #: Options of the build itself (every other option goes to the plugin's ``coefficients``).
 BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric", "fused")
+#: Hooks of earlier versions, replaced by the plugin's ``tasks``; a plugin that still defines
+#: one is refused rather than silently given other semantics.
+_RETIRED_HOOKS = ("default_scaling", "requires_spd", "normalize")
 #: Options of the two-level route (:func:`autospec.compose.two_level`).
 TWO_LEVEL_KEYS = ("first", "shift", "first_options")
 
@@ -95,6 +98,11 @@ def request(plugin, degree=None, options: dict | None = None, *, two_level: bool
     ValueError
         for an unknown or unsupported task, or a degree below the plugin's minimum.
     """
+    retired = [h for h in _RETIRED_HOOKS if hasattr(plugin, h)]
+    if retired:
+        raise TypeError(f"plugin {plugin.name!r} defines {', '.join(h + '()' for h in retired)}, which autospec "
+                        "no longer reads: declare the tasks it provides instead (tasks = (autospec.tasks."
+                        "PRECONDITION, ...); the task decides scaling and definiteness)")
     opts = {**plugin.defaults, **(options or {})}
     build = {k: opts.pop(k) for k in list(opts) if k in BUILD_KEYS}
     # shift= and first_options= belong to the two-level route only with first= (power has a shift)

@@ -100,3 +100,17 @@ def test_the_engine_does_not_depend_on_the_registry_name(monkeypatch):
     registry.register("chebyshev", TooHighPlugin, override=True)
     after = autospec.get("learned").build(A).coefficients.as_array()
     np.testing.assert_array_equal(before, after)
+
+
+def test_a_plugin_with_retired_hooks_is_refused():
+    class OldStyle(autospec.PolynomialPreconditioner):
+        name = "old-style"
+
+        def default_scaling(self, **_):
+            return None
+
+        def coefficients(self, probe, degree):
+            return Coefficients.from_monomial([1.0, 1.0])
+
+    with pytest.raises(TypeError, match=r"defines default_scaling\(\), which autospec no longer reads"):
+        OldStyle().build(poisson2d(6))

@@ -367,6 +367,30 @@ def evaluate_eigen(arrays: dict, data: list[dict], cfg: TrainConfig) -> dict:
             "median_rho_log_vs_power": float(np.median(rho[np.isfinite(rho)]))}
 
 
+def environment() -> dict:
+    """What the bits of a weight file depend on besides the code, the config and the seed:
+    the numerical libraries' versions and the machine (recorded in ``<task>.json``; a
+    retraining elsewhere may differ in the last bits, and so in the weights)."""
+    import platform
+
+    import numba
+    import scipy
+    return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+            "numba": numba.__version__, "torch": torch.__version__, "machine": platform.machine(),
+            "processor": _cpu_model(), "torch_threads": torch.get_num_threads()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor()
+
+
 def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, log=print) -> dict:
     """Train and write ``<out_dir>/<task>.npz`` and ``<task>.json``; returns the metadata."""
     cfg = replace(cfg, task=resolve(cfg.task).name)
@@ -442,7 +466,8 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, log=print) -> d
     with open(npz, "wb") as f:
         np.savez(f, **arrays)
     meta = {"task": cfg.task, "objective": cfg.objective, "seed": cfg.seed, "config": asdict(cfg),
-            "metrics": metrics, "torch": torch.__version__, "sha256": inference.sha256_of(npz),
+            "metrics": metrics, "torch": torch.__version__, "environment": environment(),
+            "sha256": inference.sha256_of(npz),
             "command": f"autospec train {cfg.task} --seed {cfg.seed} --objective {cfg.objective}"}
     (out_dir / f"{cfg.task}.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
     (out_dir / f"{cfg.task}.npz.sha256").write_text(f"{meta['sha256']}  {npz.name}\n")
