@@ -87,9 +87,18 @@ def _ilu(A: sp.csr_matrix, shift: float, **opts) -> Callable:
 def _amg(A: sp.csr_matrix, kind: str, **opts) -> Callable:
     import pyamg
     build = pyamg.smoothed_aggregation_solver if kind == "amg" else pyamg.ruge_stuben_solver
-    ml = build(A, **opts)
+    try:
+        ml = build(A, **opts)
+    except TypeError as exc:  # an option pyamg does not take
+        raise TypeError(f"first={kind!r}: pyamg refused first_options {sorted(opts)}: {exc}") from None
     M = ml.aspreconditioner(cycle="V")
     return lambda v: M @ np.asarray(v, dtype=np.float64)
+
+
+#: the options of each first level's library call (None: passed on, the library checks them)
+_FIRST_OPTIONS = {"jacobi": (), "ichol": (), "ict": ("add_fill_in", "threshold"),
+                  "ilu": ("drop_tol", "fill_factor", "drop_rule", "relax", "panel_size"),
+                  "amg": None, "amg-rs": None}
 
 
 def first_level(A, first="jacobi", shift: float = 0.0, **opts) -> Callable[[np.ndarray], np.ndarray]:
@@ -98,6 +107,11 @@ def first_level(A, first="jacobi", shift: float = 0.0, **opts) -> Callable[[np.n
         return first.matvec
     if callable(first):
         return first
+    allowed = _FIRST_OPTIONS.get(first, ())
+    unknown = [k for k in opts if allowed is not None and k not in allowed]
+    if unknown and first in _FIRST_OPTIONS:
+        raise TypeError(f"first={first!r}: unknown first_options {', '.join(map(repr, unknown))}; "
+                        f"it takes {', '.join(allowed) or 'none'}")
     op = as_operator(A)
     if op.csr is None:
         if first != "jacobi" or op.diagonal() is None:

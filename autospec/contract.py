@@ -18,8 +18,9 @@ import numpy as np
 
 from . import recurrence, registry
 from . import tasks as _tasks
-from .probe import SpectralProbe
-from .recurrence import Coefficients
+from ._caller import warn
+from .probe import SpectralProbe, interval_grid
+from .recurrence import Coefficients, evaluate
 from .scaling import SCALINGS
 from .tasks import Task
 
@@ -164,7 +165,26 @@ def checked_coefficients(req: BuildRequest, probe: SpectralProbe | None, n: int,
     if co.degree > req.degree:
         raise ValueError(f"plugin {plugin.name!r} returned a polynomial of degree {co.degree} "
                          f"when degree {req.degree} was asked for")
+    if probe is not None and req.task.requires_spd:
+        co = _positivity(co, probe, plugin.name, what)
     return co
+
+
+def _positivity(co: Coefficients, probe: SpectralProbe, name: str, what: str) -> Coefficients:
+    """``co``, or ``co`` with ``meta["not_positive"]`` and a ``RuntimeWarning`` naming the plugin
+    when ``P`` is not positive on the probed interval (then ``M`` is not positive definite
+    there, and CG may stall or diverge)."""
+    lam = interval_grid(probe)
+    p = evaluate(co, lam)
+    bad = ~(p > 0)
+    if not bad.any():
+        return co
+    i = int(np.flatnonzero(bad)[0])
+    why = (f"P({lam[i]:.4g}) = {p[i]:.4g} is not positive on the probed interval "
+           f"[{lam[0]:.4g}, {lam[-1]:.4g}] of {what}")
+    warn(f"plugin {name!r}: {why}; the operator is not positive definite there, so CG may stall",
+         RuntimeWarning)
+    return Coefficients.from_array(co.as_array(), {**co.meta, "not_positive": why})
 
 
 def provider(plugin, task: Task):

@@ -47,7 +47,7 @@ from .probe import NotPositiveDefiniteError, SpectralProbe, eigsh_warm_start, la
 from .tasks import FILTER
 from .validation import as_operator
 
-__all__ = ["EigenResult", "smallest"]
+__all__ = ["EigenResult", "EigenConvergenceError", "smallest", "DENSE_MAX"]
 
 
 @dataclass
@@ -132,20 +132,39 @@ def _solve_filtered(F, k: int, nev: int, ncv: int, tol: float, v0, maxiter, seed
 
 
 def _rayleigh_ritz(V: np.ndarray, matvec_A, k: int, square: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` eigenpairs of ``A`` from ``span(V)`` (of ``A^2`` with ``square``, the signs
-    restored by the Rayleigh quotients with ``A``)."""
+    """The ``k`` eigenpairs of ``A`` from ``span(V)``: the smallest, or with ``square`` (``V``
+    found by filtering ``A^2``) those of smallest magnitude.
+
+    Rayleigh-Ritz with ``A`` itself on the whole of ``span(V)``: where ``A^2`` has a repeated
+    eigenvalue from a pair ``+lambda, -lambda``, its eigenvectors mix the two, and only the
+    Ritz vectors of ``A`` on the whole invariant subspace separate them again."""
     Q, _ = np.linalg.qr(V)
     AQ = np.column_stack([matvec_A(Q[:, i]) for i in range(Q.shape[1])])
     H = 0.5 * (Q.T @ AQ + (Q.T @ AQ).T)
-    if square:
-        H2 = Q.T @ np.column_stack([matvec_A(AQ[:, i]) for i in range(Q.shape[1])])
-        w2, S = sla.eigh(0.5 * (H2 + H2.T))
-        Y = Q @ S[:, np.argsort(w2)[:k]]
-        lam = np.einsum("ij,ij->j", Y, np.column_stack([matvec_A(Y[:, i]) for i in range(k)]))
-        return lam, Y
     w, S = sla.eigh(H)
-    order = np.argsort(w)[:k]
+    order = np.argsort(np.abs(w) if square else w, kind="stable")[:k]
     return w[order], Q @ S[:, order]
+
+
+def _dense(op, k: int, square: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` smallest (``square``: smallest-magnitude) eigenpairs of the explicit matrix."""
+    n = op.n
+    Adense = np.asarray(op.matvec(np.eye(n, dtype=op.dtype)), dtype=np.float64)
+    w, Y = sla.eigh(0.5 * (Adense + Adense.T))
+    if not square and w[0] < -1e-12 * max(abs(w[0]), abs(w[-1])):
+        raise NotPositiveDefiniteError(f"A is not positive definite (eigenvalue {w[0]:.4g}); "
+                                       "for a symmetric indefinite A pass square=True")
+    order = np.argsort(np.abs(w) if square else w, kind="stable")[:k]
+    return w[order], Y[:, order]
+
+
+class EigenConvergenceError(RuntimeError):
+    """The pairs found do not meet the accuracy :func:`smallest` guarantees."""
+
+
+#: Above ``k > n / 2`` a filtered Krylov method loses accuracy (the wanted end is most of the
+#: spectrum); up to this size ``smallest`` then solves densely, above it it refuses.
+DENSE_MAX = 3000
 
 
 def _edge_index(k: int, available: int) -> int:
@@ -164,6 +183,18 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if k >= n:
         raise ValueError(f"k = {k} must be smaller than the matrix size n = {n}")
+    if 2 * k > n:
+        if n > DENSE_MAX:
+            raise ValueError(f"k = {k} of n = {n} eigenpairs: more than half the spectrum is beyond what a "
+                             "filtered Krylov method resolves accurately; use scipy.linalg.eigh on the dense "
+                             "matrix, or ask for fewer pairs")
+        t0 = time.perf_counter()
+        lam, Y = _dense(op, int(k), square)
+        R = np.asarray(op.matvec(Y.astype(op.dtype)), dtype=np.float64) - Y * lam
+        idx = np.argsort(lam)
+        return EigenResult(lam[idx], Y[:, idx], np.linalg.norm(R, axis=0)[idx], 0, n, 0.0, 0.0,
+                           time.perf_counter() - t0, "dense", 0,
+                           {"method": "dense (k > n / 2: scipy.linalg.eigh of the explicit matrix)"})
     ncv = min(n, ncv or max(4 * k, k + 7))
     matvec_A = _Counter(lambda v: np.asarray(op.matvec(np.asarray(v, dtype=op.dtype)), dtype=np.float64))
     if square:
@@ -208,8 +239,16 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     lam, Y = _rayleigh_ritz(V, matvec_A, k, square)
     R = np.column_stack([matvec_A(Y[:, i]) for i in range(k)]) - Y * lam
     t_solve = time.perf_counter() - t0
+    res = np.linalg.norm(R, axis=0)
+    norm_A = float(np.sqrt(sigma) if square else sigma)  # an upper bound of ||A||
+    limit = max(np.sqrt(tol), 1e3 * np.finfo(np.float64).eps) * norm_A
+    if not np.all(res <= limit):
+        raise EigenConvergenceError(
+            f"the {k} pairs found have residuals ||A v - lambda v|| up to {np.max(res):.3g}, above "
+            f"sqrt(tol) ||A|| = {limit:.3g}: not converged; raise maxiter or ncv, or try another filter "
+            "or degree")
     idx = np.argsort(lam)
-    return EigenResult(lam[idx], Y[:, idx], np.linalg.norm(R, axis=0)[idx], applications.calls,
+    return EigenResult(lam[idx], Y[:, idx], res[idx], applications.calls,
                        matvec_A.calls, t_probe, t_build, t_solve, filter, M.degree,
                        {"sigma": sigma, "interval": M.coefficients.meta.get("interval"),
                         "deflation_rounds": rounds})

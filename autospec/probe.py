@@ -31,7 +31,7 @@ from .validation import Operator, as_operator
 
 __all__ = ["SpectralProbe", "lanczos", "lanczos_loop", "lanczos_preconditioned", "subspace_iteration",
            "eigsh_warm_start", "restarted_lanczos", "tridiagonal_probe", "start_vector", "probe",
-           "upper_edge", "require_probe", "NotPositiveDefiniteError"]
+           "upper_edge", "require_probe", "interval_grid", "NotPositiveDefiniteError"]
 
 
 class NotPositiveDefiniteError(ValueError):
@@ -147,6 +147,16 @@ def upper_edge(probe: SpectralProbe, margin: float = 0.01) -> float:
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
     return (1.0 + margin) * probe.lambda_max_bound
+
+
+def interval_grid(probe: SpectralProbe, points: int = 400) -> np.ndarray:
+    """Points of the probed interval ``[lambda_lo, b]`` (geometric and uniform, plus the
+    Ritz values inside), ``lambda_lo`` the probe's lower estimate, at least ``1e-6 b``
+    and ``1e-3 theta_min``; ``b = theta_max + r_max``."""
+    b = probe.lambda_max_bound
+    lo = max(probe.lambda_min_estimate, probe.theta_min * 1e-3, b * 1e-6)
+    inside = probe.ritz_values[(probe.ritz_values >= lo) & (probe.ritz_values <= b)]
+    return np.unique(np.concatenate([np.geomspace(lo, b, points), np.linspace(lo, b, points), inside]))
 
 
 def require_probe(probe: SpectralProbe | None, who: str) -> SpectralProbe:

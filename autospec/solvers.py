@@ -12,6 +12,12 @@ from typing import Any, Callable
 __all__ = ["cg"]
 
 
+def _ratio(num, den):
+    """``num / den`` on the device, 0 where it is not finite: after exact convergence
+    (``r = 0``, so ``0 / 0``) the iterations between two checks must leave ``x`` as it is."""
+    return (num / den).nan_to_num(nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def cg(A: Any, b: Any, M: Callable | None = None, x0: Any = None, rtol: float = 1e-8,
        maxiter: int = 10_000, check_every: int = 10) -> tuple[Any, dict]:
     """Solve ``A x = b`` (``A`` symmetric positive definite, anything with ``A @ v``) to
@@ -22,6 +28,12 @@ def cg(A: Any, b: Any, M: Callable | None = None, x0: Any = None, rtol: float = 
     ``converged`` and ``relres`` (the recursive residual at the last check)."""
     if check_every < 1:
         raise ValueError(f"check_every must be >= 1, got {check_every}")
+    if not (isinstance(rtol, (int, float)) and rtol >= 0 and rtol == rtol):
+        raise ValueError(f"rtol must be a non-negative number, got {rtol!r}")
+    for name, v in (("b", b), ("x0", x0)):
+        if v is not None and not hasattr(v, "new_zeros"):
+            raise TypeError(f"solvers.cg works on torch tensors, but {name} is a {type(v).__name__}; "
+                            "for numpy arrays use scipy.sparse.linalg.cg")
     x = b.new_zeros(b.shape) if x0 is None else x0.clone()
     r = b - A @ x if x0 is not None else b.clone()
     bnorm = float(b.norm())
@@ -36,14 +48,14 @@ def cg(A: Any, b: Any, M: Callable | None = None, x0: Any = None, rtol: float = 
         norms = []
         for _ in range(min(check_every, maxiter - it)):
             q = A @ p
-            alpha = rz / p.dot(q)
+            alpha = _ratio(rz, p.dot(q))
             x.add_(alpha * p)
             r.sub_(alpha * q)
             it += 1
             norms.append(r.norm())          # stays on the device until the check
             z = M(r) if M is not None else r
             rz_new = r.dot(z)
-            p.mul_(rz_new / rz).add_(z)
+            p.mul_(_ratio(rz_new, rz)).add_(z)
             rz = rz_new
         values = [float(v) / bnorm for v in norms]   # one transfer per check
         relres = values[-1]

@@ -24,6 +24,8 @@ def check_square(shape, name: str = "A") -> None:
     shape = tuple(int(s) for s in shape)
     if len(shape) != 2 or shape[0] != shape[1]:
         raise ValueError(f"{name} must be square (n x n), got shape {shape}")
+    if shape[0] == 0:
+        raise ValueError(f"{name} is empty (0 x 0): there is no operator to approximate")
 
 
 def not_finite_error(name: str = "A") -> ValueError:

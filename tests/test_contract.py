@@ -114,3 +114,40 @@ def test_a_plugin_with_retired_hooks_is_refused():
 
     with pytest.raises(TypeError, match=r"defines default_scaling\(\), which autospec no longer reads"):
         OldStyle().build(poisson2d(6))
+
+
+class NotPositive(autospec.PolynomialPreconditioner):
+    name = "not-positive"
+
+    def coefficients(self, probe, degree):
+        b = probe.lambda_max_bound
+        return Coefficients.from_monomial([1.0, -2.0 / b])  # P = 1 - 2 x / b < 0 above b / 2
+
+
+def test_a_polynomial_that_is_not_positive_warns_and_is_recorded():
+    A = poisson2d(8)
+    with pytest.warns(RuntimeWarning, match=r"plugin 'not-positive': P\(.*\) = .* is not positive on the "
+                                            r"probed interval"):
+        M = NotPositive().build(A)
+    assert "not positive" in M.coefficients.meta["not_positive"]
+    # the dense reference agrees: M has a negative eigenvalue
+    dense = np.column_stack([M @ e for e in np.eye(A.shape[0])])
+    assert np.linalg.eigvalsh(0.5 * (dense + dense.T)).min() < 0
+
+
+def test_a_weight_file_without_an_array_names_the_file_and_the_array(tmp_path):
+    import json
+    import shutil
+
+    from autospec.engine.inference import WeightFileError, load_weights, sha256_of, weights_path
+    src = weights_path("precondition")
+    arrays = dict(np.load(src))
+    del arrays["bb.W"]
+    dst = tmp_path / "precondition.npz"
+    np.savez(dst, **arrays)
+    meta = json.loads(src.with_suffix(".json").read_text())
+    meta["sha256"] = sha256_of(dst)
+    (tmp_path / "precondition.json").write_text(json.dumps(meta))
+    with pytest.raises(WeightFileError, match=r"precondition.npz lacks the array\(s\) bb.W"):
+        load_weights(dst)
+    shutil.rmtree(tmp_path)

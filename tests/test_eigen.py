@@ -96,3 +96,36 @@ def test_no_convergence_is_a_clear_error():
     import scipy.sparse.linalg as spla
     with pytest.raises(spla.ArpackNoConvergence, match="raise maxiter"):
         smallest(poisson2d(40), 10, filter="power", maxiter=1)
+
+
+@pytest.mark.parametrize("filt", ["chebyshev", "learned", "power"])
+def test_plus_minus_pairs_with_square(filt):
+    """``A = diag(-0.3, 0.3, 1..5)`` rotated: A^2 has 0.09 twice, from -0.3 and +0.3; the pairs
+    returned are A's own (Rayleigh-Ritz with A on the whole invariant subspace)."""
+    from conftest import random_orthogonal
+    lam = np.array([-0.3, 0.3, 1.0, 2.0, 3.0, 4.0, 5.0, -6.0, 7.0, 8.0])
+    Q = random_orthogonal(lam.size, np.random.default_rng(3))
+    A = (Q * lam) @ Q.T
+    A = 0.5 * (A + A.T)
+    res = smallest(A, 2, filter=filt, square=True)
+    np.testing.assert_allclose(res.eigenvalues, [-0.3, 0.3], atol=1e-9)
+    for j in range(2):
+        v = res.eigenvectors[:, j]
+        assert np.linalg.norm(A @ v - res.eigenvalues[j] * v) <= 1e-8
+
+
+@pytest.mark.parametrize("k", [33, 50, 63])
+def test_k_close_to_n_is_solved_densely(k):
+    A = poisson2d(8)
+    res = smallest(A, k)
+    ref = np.linalg.eigvalsh(A.toarray())[:k]
+    np.testing.assert_allclose(res.eigenvalues, ref, rtol=1e-12, atol=1e-12)
+    assert res.residuals.max() <= 1e-12 and res.filter == "dense"
+
+
+def test_k_close_to_n_on_a_large_problem_is_refused():
+    import scipy.sparse as sp
+    from autospec.eigen import DENSE_MAX
+    n = DENSE_MAX + 2
+    with pytest.raises(ValueError, match="more than half the spectrum"):
+        smallest(sp.diags(np.arange(1.0, n + 1)).tocsr(), n // 2 + 1)

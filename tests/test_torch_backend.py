@@ -137,3 +137,19 @@ def test_fused_on_a_cpu_tensor_is_refused_at_build(problem):
     """``fused=True`` needs a GPU: refused when the operator is built, not at its first use."""
     with pytest.raises(ValueError, match="fused=True needs a CUDA tensor"):
         autospec.get("chebyshev").build(to_torch(problem), fused=True)
+
+
+def test_cg_after_exact_convergence_stays_finite():
+    """1x1 systems and the identity converge in one step; the iterations up to the next check
+    must not turn x into NaN (0/0), and rtol=0 runs to maxiter with a finite x."""
+    one = torch.tensor([[4.0]], dtype=torch.float64)
+    x, info = cg(one, torch.tensor([2.0], dtype=torch.float64), rtol=1e-12)
+    assert info["converged"] and torch.allclose(x, torch.tensor([0.5], dtype=torch.float64))
+    eye = torch.eye(5, dtype=torch.float64)
+    b = torch.arange(1.0, 6.0, dtype=torch.float64)
+    x, info = cg(eye, b, rtol=0.0, maxiter=7)
+    assert torch.isfinite(x).all() and torch.allclose(x, b) and info["iterations"] == 7
+    with pytest.raises(ValueError, match="rtol"):
+        cg(eye, b, rtol=-1.0)
+    with pytest.raises(TypeError, match="numpy arrays use scipy"):
+        cg(eye, np.ones(5))

@@ -94,9 +94,16 @@ class TorchPolynomialOperator:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         n = self.shape[0]
-        shape = tuple(getattr(x, "shape", ()))
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"the torch operator applies to torch tensors, got {type(x).__name__} "
+                            f"(torch.as_tensor(x, device={str(self.device)!r}) converts it)")
+        shape = tuple(x.shape)
         if len(shape) not in (1, 2) or shape[0] != n:
             raise shape_error(shape, n)
+        if x.dtype.is_complex:
+            raise TypeError("x is complex; autospec operators are real")
+        if not bool(torch.isfinite(x).all()):  # one host sync, as the numpy operator's check
+            raise ValueError("x contains NaN or Inf")
         co, s, mult = self.coefficients, self._s, self._mult
         if self.fused and x.dim() == 1:
             return self._fused(x)

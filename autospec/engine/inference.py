@@ -48,6 +48,8 @@ __all__ = ["WeightFileError", "gelu", "embed_linear", "backbone", "forward_linea
            "load_weights", "weights_path", "sha256_of"]
 
 DELTA_EPS = 1e-8
+#: the arrays every weight file holds (embedding of Alg. 2/3, backbone of Alg. 1)
+REQUIRED_ARRAYS = ("emb.W1", "emb.c1", "emb.W2", "emb.c2", "emb.W3", "emb.W4", "bb.W", "bb.b", "bb.w", "bb.c")
 
 
 class WeightFileError(ValueError):
@@ -141,4 +143,8 @@ def load_weights(path) -> tuple[dict, dict]:
             arrays = {k: np.asarray(z[k], dtype=np.float64) for k in z.files}
     except Exception as exc:
         raise WeightFileError(f"weight file {path} could not be read: {exc}") from None
+    missing = [k for k in REQUIRED_ARRAYS if k not in arrays]
+    if missing:
+        raise WeightFileError(f"weight file {path} lacks the array(s) {', '.join(missing)} (checksum matches "
+                              f"its metadata, but it was not written by `autospec train`)")
     return arrays, meta

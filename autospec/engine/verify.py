@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..probe import SpectralProbe
+from ..probe import SpectralProbe, interval_grid
 from ..recurrence import Coefficients, evaluate
 from ..spectral_model import model_spectrum, pcg_iterations
 
@@ -23,12 +23,8 @@ __all__ = ["grid", "verify_linear", "verify_invsqrt", "verify_eigen"]
 
 
 def grid(probe: SpectralProbe, points: int = 400) -> np.ndarray:
-    """Points of the probed interval ``[lambda_lo, b]`` (geometric and uniform, plus the
-    Ritz values inside), ``lambda_lo`` the probe's lower estimate, at least ``1e-6 b``."""
-    b = probe.lambda_max_bound
-    lo = max(probe.lambda_min_estimate, probe.theta_min * 1e-3, b * 1e-6)
-    inside = probe.ritz_values[(probe.ritz_values >= lo) & (probe.ritz_values <= b)]
-    return np.unique(np.concatenate([np.geomspace(lo, b, points), np.linspace(lo, b, points), inside]))
+    """:func:`autospec.probe.interval_grid`: the points of the probed interval."""
+    return interval_grid(probe, points)
 
 
 def verify_linear(learned: Coefficients, base: Coefficients, probe: SpectralProbe) -> tuple[bool, tuple]:
