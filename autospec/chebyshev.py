@@ -69,7 +69,8 @@ from .spectral_model import model_spectrum, pcg_iterations, spectral_support
 __all__ = ["default_lower_ratio", "residual_polynomial_interval", "model_ratios", "model_lower_edge",
            "preconditioner_values", "preconditioner_coefficients", "invsqrt_coefficients",
            "invsqrt_interval", "SUPPORT_TRIGGER", "invsqrt_on_support", "filter_coefficients",
-           "filter_interval"]
+           "filter_interval", "preconditioner_semi_iteration", "preconditioner_design", "filter_design",
+           "CLENSHAW_LIMIT", "FILTER_LIMIT"]
 
 
 def default_lower_ratio(degree: int) -> float:
@@ -158,6 +159,116 @@ def preconditioner_coefficients(a: float, b: float, degree: int) -> Coefficients
     c = npcheb.chebinterpolate(p_of_theta, degree)
     return Coefficients.from_chebyshev(c, (a, b), meta={"name": "chebyshev", "interval": (a, b),
                                                         "task": "precondition"})
+
+
+#: Above this amplification ``T_m(|theta(0)|)`` the Clenshaw form of the preconditioner loses
+#: more than about 6 of its 16 digits (rounding grows like ``eps T_m(|theta(0)|)``), and the
+#: semi-iteration form is used instead.
+CLENSHAW_LIMIT = 1e6
+
+
+def _residual_ratios(theta0: float, m: int) -> np.ndarray:
+    """``q_k = T_{k-1}(theta0) / T_k(theta0)`` for ``k = 1..m`` (``q_0`` unused, 0): the bounded
+    ratios that drive the normalised three-term recurrence ``R_{k+1} = 2 q_{k+1} theta R_k -
+    q_k q_{k+1} R_{k-1}`` of ``R_k = T_k(theta) / T_k(theta0)`` (``|theta0| > 1``)."""
+    q = np.zeros(m + 1)
+    q[1] = 1.0 / theta0
+    for k in range(1, m):
+        q[k + 1] = 1.0 / (2.0 * theta0 - q[k])
+    return q
+
+
+def _normalised_chebyshev(a: float, b: float, degree: int, theta0: float, weights=None,
+                          meta: dict | None = None) -> Coefficients:
+    """``sum_j w_j R_j(lambda)`` (or ``R_degree`` alone when ``weights`` is None) with
+    ``R_j = T_j(theta(lambda)) / T_j(theta0)``, in the three-block recurrence of eq. (4)-(5):
+    ``C`` carries ``R_j z`` (bounded by 1 wherever ``|theta| <= |theta0|``), ``A`` accumulates
+    ``w_j R_j z`` (Scenario II, Prop. 3.2), one product per layer except the first.  Stable at
+    any degree (the Chebyshev semi-iteration's recurrence)."""
+    c, half = 0.5 * (a + b), 0.5 * (b - a)          # theta(lambda) = (lambda - c) / half
+    d = int(degree)
+    q = _residual_ratios(theta0, d)
+    w = np.zeros(d + 1) if weights is None else np.asarray(weights, dtype=np.float64) / weights[0]
+    if weights is None:
+        w[d] = 1.0
+    g = 1.0 if weights is None else float(weights[0])
+    one = 0.0 if weights is None else 1.0             # weight of R_0 = z held in A
+
+    def step(k):  # R_{k+1} = alpha R_k + beta S R_k + e R_{k-1}
+        return -2.0 * q[k + 1] * c / half, 2.0 * q[k + 1] / half, -q[k] * q[k + 1]
+
+    r1 = (-c / (half * theta0), 1.0 / (half * theta0))  # R_1 = gamma z + alpha S z (from C_1 = S z)
+    if d == 1:
+        rows = [(0.0, g * (one + w[1] * r1[0]), 0.0, g * w[1] * r1[1], 0.0)]
+        return Coefficients.from_array(rows, meta)
+    rows = [(0.0, r1[0], 0.0, r1[1], 0.0)]            # C = R_1, B = S z, A = z
+    al, be, e = step(1)
+    if d == 2:                                         # readout: R_0 is in A, not in B
+        rows.append((0.0, g * (one + w[2] * e), 0.0, g * (w[1] + w[2] * al), g * w[2] * be))
+        return Coefficients.from_array(rows, meta)
+    rows.append((w[1], e, 0.0, al, be))                # C = R_2, B = R_1, A = z + w_1 R_1
+    for k in range(2, d - 1):                          # C = R_{k+1}, B = R_k
+        al, be, e = step(k)
+        rows.append((w[k], 0.0, e, al, be))
+    al, be, e = step(d - 1)                            # readout: A + w_{d-1} R_{d-1} + w_d R_d
+    rows.append((0.0, g * one, g * w[d] * e, g * (w[d - 1] + w[d] * al), g * w[d] * be))
+    return Coefficients.from_array(rows, meta)
+
+
+def preconditioner_semi_iteration(a: float, b: float, degree: int) -> Coefficients:
+    """The polynomial of :func:`preconditioner_coefficients` in the form of the Chebyshev
+    semi-iteration: ``P = sum_{j<=degree} w_j R_j`` with the residual polynomials
+    ``R_j = T_j(theta) / T_j(theta(0))`` (``|R_j| <= 1`` on all of ``[0, b]``) and the positive
+    weights ``w_j`` of the iterates ``x_{k+1} = x_k + d_k``, ``d_k = rho_k rho_{k-1} d_{k-1} +
+    (2 rho_k / delta) r_k`` (Saad, *Iterative Methods*, Alg. 12.1).  No cancellation, so the
+    application is accurate at any degree, also for eigenvalues below ``a``."""
+    m = degree + 1
+    c, delta = 0.5 * (a + b), 0.5 * (b - a)
+    sig = c / delta
+    rho = np.empty(m)
+    rho[0] = 1.0 / sig
+    cur = np.zeros(m)
+    cur[0] = 1.0 / c
+    weights = cur.copy()
+    for k in range(1, m):
+        rho[k] = 1.0 / (2.0 * sig - rho[k - 1])
+        cur *= rho[k] * rho[k - 1]
+        cur[k] = 2.0 * rho[k] / delta
+        weights += cur
+    return _normalised_chebyshev(a, b, degree, -sig, weights,
+                                 {"name": "chebyshev", "interval": (a, b), "task": "precondition",
+                                  "form": "semi_iteration"})
+
+
+def preconditioner_design(a: float, b: float, degree: int) -> Coefficients:
+    """The Chebyshev preconditioner on ``[a, b]`` in a form that is accurate at ``degree``:
+    the Clenshaw form (:func:`preconditioner_coefficients`) while its rounding amplification
+    ``T_m(|theta(0)|)`` stays below :data:`CLENSHAW_LIMIT`, else the semi-iteration form
+    (:func:`preconditioner_semi_iteration`).  Both are the same polynomial."""
+    sig = (a + b) / (b - a)
+    if degree * np.arccosh(sig) < np.log(2.0 * CLENSHAW_LIMIT):
+        return preconditioner_coefficients(a, b, degree)
+    return preconditioner_semi_iteration(a, b, degree)
+
+
+#: Above this size of ``T_d`` at the end of the wanted spectrum the filter is built normalised
+#: there (``T_d / T_d(theta*)``; filters are defined up to a scale), so that it cannot overflow.
+FILTER_LIMIT = 1e100
+
+
+def filter_design(a: float, b: float, degree: int, top: float | None = None) -> Coefficients:
+    """``T_d(theta(lambda))`` on ``[a, b]`` (:func:`filter_coefficients`), or, when
+    ``T_d(theta(top)) > FILTER_LIMIT`` at the far end ``top`` of the wanted spectrum, the same
+    filter divided by that value, through the normalised recurrence (bounded by 1 on the
+    whole spectrum up to ``top``, so accurate at any degree)."""
+    if top is None:
+        return filter_coefficients(a, b, degree)
+    theta_top = (2.0 * top - (a + b)) / (b - a)
+    if abs(theta_top) <= 1.0 or degree * np.arccosh(abs(theta_top)) < np.log(2.0 * FILTER_LIMIT):
+        return filter_coefficients(a, b, degree)
+    return _normalised_chebyshev(a, b, degree, theta_top, None,
+                                 {"name": "chebyshev", "interval": (a, b), "task": "filter",
+                                  "form": "normalised", "normalised_at": float(top)})
 
 
 def invsqrt_coefficients(a: float, b: float, degree: int) -> Coefficients:

@@ -129,3 +129,19 @@ def test_k_close_to_n_on_a_large_problem_is_refused():
     n = DENSE_MAX + 2
     with pytest.raises(ValueError, match="more than half the spectrum"):
         smallest(sp.diags(np.arange(1.0, n + 1)).tocsr(), n // 2 + 1)
+
+
+def test_high_degree_chebyshev_filter_is_right_or_refused():
+    """A degree-200 filter is normalised at the wanted end (no overflow) and gives the right
+    pairs; at degree 1000 the filtered values span more than double precision resolves, and the
+    result is refused rather than returned wrong."""
+    from autospec.eigen import EigenConvergenceError
+    A = poisson2d(12)
+    ref = np.linalg.eigvalsh(A.toarray())[:4]
+    res = smallest(A, 4, filter="chebyshev", degree=200)
+    np.testing.assert_allclose(res.eigenvalues, ref, rtol=1e-10)
+    try:
+        res = smallest(A, 4, filter="chebyshev", degree=1000)
+    except EigenConvergenceError:
+        return
+    np.testing.assert_allclose(res.eigenvalues, ref, rtol=1e-10)

@@ -9,10 +9,10 @@ to it.
 """
 from __future__ import annotations
 
-from ..chebyshev import (filter_coefficients, filter_interval, invsqrt_coefficients, invsqrt_interval,
-                         invsqrt_on_support, preconditioner_coefficients, residual_polynomial_interval)
+from ..chebyshev import (filter_design, filter_interval, invsqrt_coefficients, invsqrt_interval,
+                         invsqrt_on_support, preconditioner_design, residual_polynomial_interval)
 from ..polynomial import PolynomialPreconditioner
-from ..probe import require_probe
+from ..probe import require_probe, upper_edge
 from ..recurrence import Coefficients
 from ..tasks import FILTER, INVSQRT, PRECONDITION, resolve
 
@@ -56,18 +56,21 @@ class ChebyshevPreconditioner(PolynomialPreconditioner):
             if interval is None:
                 probe = require_probe(probe, "chebyshev")
             a, b = residual_polynomial_interval(probe, degree, lower, lower_ratio, margin, interval)
-            return preconditioner_coefficients(a, b, degree)
+            return preconditioner_design(a, b, degree)
         if task == FILTER:
             if interval is None:
                 probe = require_probe(probe, "chebyshev filter")
                 if k is None:
                     raise ValueError("chebyshev filter: give k (number of wanted eigenvalues) or interval=(a, b)")
                 a, b = filter_interval(probe, k, which, margin)
+                # the far end of the wanted spectrum, where a high-degree filter is normalised
+                top = upper_edge(probe, margin) if which == "largest" else min(0.0, probe.lambda_min_estimate)
             else:
                 a, b = (float(v) for v in interval)
+                top = None
             if not a < b:
                 raise ValueError(f"chebyshev filter: empty interval [{a:.4g}, {b:.4g}]")
-            return filter_coefficients(float(a), float(b), degree)
+            return filter_design(float(a), float(b), degree, top)
         if interval is not None:
             a, b = (float(v) for v in interval)
             return invsqrt_coefficients(a, b, degree)
