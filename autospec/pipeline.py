@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import backends, contract
 from .compose import two_level
 from .contract import BuildRequest
 from .probe import SpectralProbe
-from .scaling import resolve_scaling
+from .scaling import ABSOLUTE_OPTIONS, normalisation, resolve_scaling
 
 __all__ = ["build", "run", "probe_settings"]
 
@@ -44,13 +46,41 @@ def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
         raise TypeError("fused= is a build option of the torch and cupy back ends (GPU kernels)")
     mat = backend.matrix(A, check_symmetric=bool(req.build.get("check_symmetric", True)))
     scaling = resolve_scaling(req.scaling, backend.diagonal(mat) is not None)
-    s = backend.jacobi(mat) if scaling == "jacobi" else None
+    gain = 1.0
+    if scaling == "jacobi":
+        s = backend.jacobi(mat)
+    else:
+        s, gain, probe = _normalised(backend, mat, req, probe)
     S = backend.scaled(mat, s)
     if probe is None and req.plugin.needs_probe:
         method, popts = probe_settings(req)
         probe = backend.probe(S, mat.n, method, popts)
     co = backend.agree(mat, lambda: contract.checked_coefficients(req, probe, mat.n))
-    return backend.operator(mat, S, s, co, probe, req)
+    return backend.operator(mat, S, s, co, probe, req, gain)
+
+
+def _normalised(backend, mat, req: BuildRequest, probe) -> tuple:
+    """``(s, gain, probe)`` of the scalar normalisation of an unscaled operator whose entries
+    lie outside :data:`autospec.scaling.NORMAL_RANGE` (``(None, 1.0, probe)`` inside it):
+    ``S = A / c`` with ``c = 4^k`` is ``diag(s) A diag(s)`` for the constant ``s = 2^-k``, and
+    the operator ``gain diag(s) P(S) diag(s) = c^p P(A / c)`` with ``gain = c^(p + 1)`` follows
+    the task's homogeneity ``p`` (a filter, defined up to a scale, gets ``gain = 1``).  A probe
+    passed in (of ``A``) is rescaled to ``S`` exactly (a power of 4); options in ``A``'s own
+    units are refused rather than silently applied to ``S``."""
+    k = normalisation(backend.magnitude(mat))
+    if k == 0:
+        return None, 1.0, probe
+    given = sorted(o for o in ABSOLUTE_OPTIONS if o in req.options
+                   and not (o == "lower" and isinstance(req.options[o], str)))
+    if given:
+        raise ValueError(f"A's entries reach about 4^{k} = {4.0 ** k:.3g}: autospec builds the polynomial "
+                         f"for A / 4^{k}, where the option(s) {', '.join(given)} (given for A itself) would "
+                         "not apply; divide A by a constant of your choice first, or leave them to the probe")
+    p = req.task.homogeneity
+    gain = 1.0 if p is None else 2.0 ** (2 * k * (p + 1.0))
+    if probe is not None:
+        probe = probe.scaled(4.0 ** -k)
+    return backend.from_host(np.full(mat.n, 2.0 ** -k), mat), gain, probe
 
 
 def build(plugin, A: Any, probe: SpectralProbe | None = None, degree: int | None = None,

@@ -15,11 +15,21 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from .validation import Operator
 
 __all__ = ["SCALINGS", "resolve_scaling", "nonpositive_diagonal_error", "jacobi_factors", "jacobi_scale",
-           "scaled_operator"]
+           "scaled_operator", "NORMAL_RANGE", "normalisation", "ABSOLUTE_OPTIONS"]
+
+#: Without Jacobi scaling, an operator whose largest entry lies outside ``[2^-40, 2^40]`` is
+#: normalised: the polynomial is built for ``A / c`` with ``c = 4^k`` near that entry (a power
+#: of 4, so that the scaling and its square root are exact), and the operator of ``A`` follows
+#: from the task's homogeneity: ``c^p P(A / c)`` (``p = -1`` for ``A^-1``, ``-1/2`` for
+#: ``A^-1/2``).  Within the range nothing changes.
+NORMAL_RANGE = (2.0 ** -40, 2.0 ** 40)
+#: Plugin options given in the operator's own units, which normalisation would change.
+ABSOLUTE_OPTIONS = ("interval", "lower", "scale", "omega", "shift")
 
 SCALINGS = ("auto", "jacobi", None)
 
@@ -68,6 +78,14 @@ def jacobi_scale(op: Operator, name: str = "A") -> tuple[Operator, np.ndarray]:
     return scaled_operator(op, s), s
 
 
+def normalisation(magnitude: float) -> int:
+    """``k`` with ``c = 4^k`` the normalisation of an operator whose largest entry is
+    ``magnitude`` (``0``: none; see :data:`NORMAL_RANGE`)."""
+    if not (np.isfinite(magnitude) and magnitude > 0) or NORMAL_RANGE[0] <= magnitude <= NORMAL_RANGE[1]:
+        return 0
+    return int(np.round(np.log2(magnitude) / 2.0))
+
+
 def scaled_operator(op: Operator, s: np.ndarray) -> Operator:
     """``diag(s) A diag(s)`` as a new :class:`Operator` (CSR in ``A``'s pattern, or dense)."""
     if op.csr is not None:
@@ -75,5 +93,15 @@ def scaled_operator(op: Operator, s: np.ndarray) -> Operator:
         rows = np.repeat(s, np.diff(A.indptr))
         S = sp.csr_matrix((A.data * rows * s[A.indices], A.indices.copy(), A.indptr.copy()), shape=A.shape)
         return Operator(shape=op.shape, dtype=op.dtype, csr=S, bounds=op.bounds)
-    arr = op.array * s[:, None] * s[None, :]
-    return Operator(shape=op.shape, dtype=op.dtype, array=arr)
+    if op.array is not None:
+        arr = op.array * s[:, None] * s[None, :]
+        return Operator(shape=op.shape, dtype=op.dtype, array=arr)
+    lin = op.linop
+
+    def mv(v):
+        v = np.asarray(v)
+        d = s if v.ndim == 1 else s[:, None]
+        return d * np.asarray(lin.matvec(d * v) if v.ndim == 1 else lin.matmat(d * v))
+
+    return Operator(shape=op.shape, dtype=op.dtype,
+                    linop=spla.LinearOperator(op.shape, matvec=mv, matmat=mv, dtype=op.dtype))

@@ -67,6 +67,9 @@ class Task:
     requires_spd : whether the operator must be positive definite.
     error : ``error(coefficients, eigenvalues, **task_options) -> float``, the task's
         error metric on a set of eigenvalues (smaller is better).
+    homogeneity : ``p`` with ``f(c x) = c^p f(x)`` for the target (``-1``, ``-1/2``), or None
+        for a filter (defined up to a positive scale): how the operator of ``c A`` follows
+        from that of ``A`` (:func:`autospec.pipeline.run` normalises extreme scales so).
 
     A task compares equal to its name, so ``task == "filter"`` works in plugin code.
     """
@@ -77,6 +80,7 @@ class Task:
     jacobi_scaling: bool
     requires_spd: bool
     error: Callable = field(repr=False)
+    homogeneity: float | None = None
 
     def __eq__(self, other) -> bool:
         if isinstance(other, Task):
@@ -93,11 +97,11 @@ class Task:
 
 
 PRECONDITION = Task("precondition", "CG preconditioner, P(A) ~ A^-1", lambda x: 1.0 / x,
-                    jacobi_scaling=True, requires_spd=True, error=_precondition_error)
+                    jacobi_scaling=True, requires_spd=True, error=_precondition_error, homogeneity=-1.0)
 FILTER = Task("filter", "eigenvalue filter", None, jacobi_scaling=False, requires_spd=False,
               error=_filter_error)
 INVSQRT = Task("invsqrt", "P(A) ~ A^-1/2 (whitening)", lambda x: x ** -0.5, jacobi_scaling=False,
-               requires_spd=True, error=_invsqrt_error)
+               requires_spd=True, error=_invsqrt_error, homogeneity=-0.5)
 
 #: Every task, by name.
 TASKS = {t.name: t for t in (PRECONDITION, FILTER, INVSQRT)}

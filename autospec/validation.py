@@ -16,7 +16,7 @@ import scipy.sparse.linalg as spla
 from . import kernels
 
 __all__ = ["Operator", "as_operator", "check_vector", "check_square", "float_dtype", "not_finite_error",
-           "check_symmetric_values", "symmetry_tolerance", "shape_error"]
+           "check_symmetric_values", "symmetry_tolerance", "shape_error", "safe_norm"]
 
 
 def check_square(shape, name: str = "A") -> None:
@@ -157,6 +157,13 @@ def _check_symmetric_sparse(csr: sp.csr_matrix, name: str) -> None:
     check_symmetric_values(float(np.max(np.abs(diff.data))), scale, csr.dtype, name)
 
 
+def safe_norm(x: np.ndarray) -> float:
+    """``||x||_2`` without overflow or underflow (scaled by ``max |x|`` first), in float64."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    m = float(np.max(np.abs(x), initial=0.0))
+    return m * float(np.linalg.norm(x / m)) if m > 0 and np.isfinite(m) else m
+
+
 def _check_symmetric_probe(op: Operator, name: str, seed: int = 12345) -> None:
     rng = np.random.default_rng(seed)
     u = rng.standard_normal(op.n).astype(op.dtype)
@@ -165,7 +172,7 @@ def _check_symmetric_probe(op: Operator, name: str, seed: int = 12345) -> None:
     if not (np.all(np.isfinite(Au)) and np.all(np.isfinite(Av))):
         raise ValueError(f"{name} produced NaN or Inf on a random vector")
     lhs, rhs = float(u @ Av), float(v @ Au)
-    scale = np.linalg.norm(u) * np.linalg.norm(Av) + np.linalg.norm(v) * np.linalg.norm(Au)
+    scale = safe_norm(u) * safe_norm(Av) + safe_norm(v) * safe_norm(Au)
     tol = (1e-4 if op.dtype == np.float32 else 1e-8) * scale
     if abs(lhs - rhs) > tol:
         raise ValueError(f"{name} is not symmetric: u.(A v) = {lhs:.6g} but v.(A u) = {rhs:.6g} "

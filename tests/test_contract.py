@@ -139,7 +139,7 @@ def test_a_weight_file_without_an_array_names_the_file_and_the_array(tmp_path):
     import json
     import shutil
 
-    from autospec.engine.inference import WeightFileError, load_weights, sha256_of, weights_path
+    from autospec.engine.inference import REQUIRED_ARRAYS, WeightFileError, load_weights, sha256_of, weights_path
     src = weights_path("precondition")
     arrays = dict(np.load(src))
     del arrays["bb.W"]
@@ -149,5 +149,7 @@ def test_a_weight_file_without_an_array_names_the_file_and_the_array(tmp_path):
     meta["sha256"] = sha256_of(dst)
     (tmp_path / "precondition.json").write_text(json.dumps(meta))
     with pytest.raises(WeightFileError, match=r"precondition.npz lacks the array\(s\) bb.W"):
-        load_weights(dst)
+        load_weights(dst, required=REQUIRED_ARRAYS)
+    with pytest.raises(WeightFileError, match="bb.W"):
+        autospec.get("learned", weights=str(dst)).build(poisson2d(8))
     shutil.rmtree(tmp_path)

@@ -55,8 +55,10 @@ class Backend:
         vector operations of the Lanczos probe.
     ``agree(mat, compute)``
         the coefficients every process applies (PETSc: rank 0's, broadcast).
-    ``operator(mat, S, s, co, probe, req)``
-        the product.
+    ``magnitude(mat)``
+        the largest entry's size, for the scalar normalisation of :func:`autospec.pipeline.run`.
+    ``operator(mat, S, s, co, probe, req, gain)``
+        the product, ``gain diag(s) P(S) diag(s)``.
     """
 
     name = "base"
@@ -71,6 +73,11 @@ class Backend:
 
     def diagonal(self, mat) -> Any:
         return None
+
+    def magnitude(self, mat) -> float:
+        """The largest entry's magnitude (an estimate for matrix-free operators; 1 where the
+        back end does not normalise)."""
+        return 1.0
 
     def to_host(self, v) -> np.ndarray:
         return np.asarray(v)
@@ -120,5 +127,5 @@ class Backend:
     def agree(self, mat, compute: Callable[[], Coefficients]) -> Coefficients:
         return compute()
 
-    def operator(self, mat, S, s, co: Coefficients, probe, req):  # pragma: no cover - abstract
+    def operator(self, mat, S, s, co: Coefficients, probe, req, gain: float = 1.0):  # pragma: no cover
         raise NotImplementedError

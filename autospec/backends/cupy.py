@@ -39,8 +39,9 @@ class DeviceCSRPolynomial:
     on a device (``s = D^{-1/2}``, or ``S = A`` when ``s`` is None), with ``xp`` the array
     module (cupy, or numpy with the kernels in Numba's CUDA simulator)."""
 
-    def __init__(self, S, s, coefficients: Coefficients, xp, fused: bool = True, stream=None):
+    def __init__(self, S, s, coefficients: Coefficients, xp, fused: bool = True, stream=None, gain: float = 1.0):
         self.coefficients, self.xp, self.fused, self._s, self._stream = coefficients, xp, bool(fused), s, stream
+        self.gain = float(gain)
         self.S = S
         self.n = S.shape[0]
         self._csr = (S.indptr, S.indices, S.data)
@@ -61,7 +62,8 @@ class DeviceCSRPolynomial:
             cuda_kernels.apply_polynomial(co.table, co.uses_c1, co.accumulates, *self._csr, z, out, bufs, stream)
         else:
             out = apply(co, lambda v: self.S @ v, z)
-        return out if s is None else s * out
+        out = out if s is None else s * out
+        return out if self.gain == 1.0 else out * self.gain
 
 
 def scaled_matrix(A, s):
@@ -133,6 +135,9 @@ class CupyBackend(Backend):
     def diagonal(self, mat: Matrix):
         return mat.data.diagonal()
 
+    def magnitude(self, mat: Matrix) -> float:
+        return float(abs(mat.data.data).max()) if mat.data.nnz else 0.0
+
     def to_host(self, v) -> np.ndarray:
         return v.get() if hasattr(v, "get") else np.asarray(v)
 
@@ -148,13 +153,13 @@ class CupyBackend(Backend):
     def norm(self, a):
         return self._modules()[0].linalg.norm(a)
 
-    def operator(self, mat: Matrix, S: Scaled, s, co, probe, req):
+    def operator(self, mat: Matrix, S: Scaled, s, co, probe, req, gain: float = 1.0):
         _, _, LinearOperator = self._modules()
         fused = req.build.get("fused")
         if fused is None:
             from . import cuda_kernels
             fused = cuda_kernels.available()
-        core = DeviceCSRPolynomial(S.s, s, co, self._xp, fused=bool(fused), stream=self._stream)
+        core = DeviceCSRPolynomial(S.s, s, co, self._xp, fused=bool(fused), stream=self._stream, gain=gain)
         op = LinearOperator(mat.data.shape, matvec=core, dtype=mat.dtype)
         op.coefficients, op.probe, op.plugin = co, probe, req.plugin.name
         op.matvec = _ShapeChecked(op, core)  # the same shape error as every other back end

@@ -176,7 +176,9 @@ class PetscBackend(Backend):
             raise value
         return value
 
-    def operator(self, mat: Matrix, S, s, co, probe, req) -> PetscPolynomial:
+    def operator(self, mat: Matrix, S, s, co, probe, req, gain: float = 1.0) -> PetscPolynomial:
+        if gain != 1.0:  # pragma: no cover - magnitude() is 1: PETSc operators are not normalised
+            raise ValueError("the PETSc back end does not normalise operators")
         return PetscPolynomial(mat.data, s, co, probe, req.plugin.name)
 
 

@@ -34,7 +34,7 @@ class PolynomialOperator(spla.LinearOperator):
     """
 
     def __init__(self, op: Operator, coefficients: Coefficients, probe: SpectralProbe | None,
-                 scale: np.ndarray | None, plugin: str = ""):
+                 scale: np.ndarray | None, plugin: str = "", gain: float = 1.0):
         super().__init__(dtype=op.dtype, shape=op.shape)
         self._op = op
         self.coefficients = coefficients
@@ -42,6 +42,7 @@ class PolynomialOperator(spla.LinearOperator):
         self._scale = scale
         self.scaling = "jacobi" if scale is not None else None
         self.plugin = plugin
+        self.gain = float(gain)
         self._ws = kernels.Workspace()
         self._lock = threading.Lock()
         # a constant polynomial (Jacobi: P = c I) is a diagonal: apply it as one
@@ -49,6 +50,7 @@ class PolynomialOperator(spla.LinearOperator):
         if coefficients.matvecs == 0:
             c = float(recurrence.evaluate(coefficients, np.zeros(1))[0])
             d = np.full(op.n, c) if scale is None else c * np.asarray(scale, dtype=np.float64) ** 2
+            d = d * self.gain
             self._diagonal = d.astype(op.dtype, copy=False)
 
     @property
@@ -85,6 +87,8 @@ class PolynomialOperator(spla.LinearOperator):
             y = recurrence.apply(self.coefficients, op.matvec, z)
         if self._scale is not None:
             y *= (self._scale if y.ndim == 1 else self._scale[:, None])
+        if self.gain != 1.0:
+            y *= self.gain
         return y
 
     def matvec(self, x):
@@ -138,14 +142,22 @@ class ScipyBackend(Backend):
     def jacobi(self, mat: Operator) -> np.ndarray:
         return jacobi_factors(mat.diagonal()).astype(mat.dtype)
 
+    def magnitude(self, mat: Operator) -> float:
+        if mat.csr is not None:
+            return float(np.max(np.abs(mat.csr.data))) if mat.csr.nnz else 0.0
+        if mat.array is not None:
+            return float(np.max(np.abs(mat.array)))
+        u = np.random.default_rng(54321).standard_normal(mat.n).astype(mat.dtype)
+        return float(np.max(np.abs(np.asarray(mat.matvec(u), dtype=np.float64))) / np.max(np.abs(u)))
+
     def scaled(self, mat: Operator, s):
         return mat if s is None else scaled_operator(mat, s)
 
     def probe(self, S: Operator, n: int, method: str, options: dict) -> SpectralProbe:
         return run_probe(S, method, **options)
 
-    def operator(self, mat, S, s, co, probe, req) -> PolynomialOperator:
-        M = PolynomialOperator(S, co, probe, s, plugin=req.plugin.name)
+    def operator(self, mat, S, s, co, probe, req, gain: float = 1.0) -> PolynomialOperator:
+        M = PolynomialOperator(S, co, probe, s, plugin=req.plugin.name, gain=gain)
         M.matvec(np.zeros(S.n, dtype=S.dtype))  # load/compile the kernels now, not in the solve
         return M
 

@@ -71,8 +71,9 @@ class TorchPolynomialOperator:
     ``.degree``, ``.plugin`` as for the numpy operator."""
 
     def __init__(self, A: torch.Tensor, coefficients: Coefficients, probe, s, plugin: str,
-                 fused: bool = False):
+                 fused: bool = False, gain: float = 1.0):
         self.A, self.coefficients, self.probe, self._s, self.plugin = A, coefficients, probe, s, plugin
+        self.gain = float(gain)
         self._mult = scaled_mult(A, s)
         self.shape = tuple(A.shape)
         self.dtype = A.dtype
@@ -104,9 +105,12 @@ class TorchPolynomialOperator:
             raise TypeError("x is complex; autospec operators are real")
         if not bool(torch.isfinite(x).all()):  # one host sync, as the numpy operator's check
             raise ValueError("x contains NaN or Inf")
+        y = self._fused(x) if self.fused and x.dim() == 1 else self._unfused(x)
+        return y if self.gain == 1.0 else y.mul_(self.gain)
+
+    def _unfused(self, x: torch.Tensor) -> torch.Tensor:
+        """One application with torch's own kernels (three recycled buffers)."""
         co, s, mult = self.coefficients, self._s, self._mult
-        if self.fused and x.dim() == 1:
-            return self._fused(x)
         # z is ours (never the caller's x): its buffer is recycled below
         z = _scale(s, x.to(self.dtype)) if s is not None else x.to(self.dtype, copy=True)
         A_ = z.clone() if co.accumulates else z
@@ -187,6 +191,11 @@ class TorchBackend(Backend):
             check_symmetric_values(worst, scale, dtype)
         return Matrix(A, int(A.shape[0]), dtype)
 
+    def magnitude(self, mat: Matrix) -> float:
+        A = mat.data
+        vals = A.values() if A.layout == torch.sparse_csr else A
+        return float(vals.abs().max()) if vals.numel() else 0.0
+
     def diagonal(self, mat: Matrix) -> torch.Tensor:
         A = mat.data
         if A.layout == torch.strided:
@@ -210,14 +219,14 @@ class TorchBackend(Backend):
     def norm(a):
         return torch.linalg.vector_norm(a)
 
-    def operator(self, mat: Matrix, S, s, co, probe, req) -> TorchPolynomialOperator:
+    def operator(self, mat: Matrix, S, s, co, probe, req, gain: float = 1.0) -> TorchPolynomialOperator:
         A = mat.data
         fused = req.build.get("fused")
         if fused and not (A.is_cuda or _simulator()):
             raise ValueError("fused=True needs a CUDA tensor (the fused kernel runs on the GPU)")
         if fused is None:
             fused = A.is_cuda and A.layout == torch.sparse_csr and _cuda_kernels_available()
-        return TorchPolynomialOperator(A, co, probe, s, req.plugin.name, fused=bool(fused))
+        return TorchPolynomialOperator(A, co, probe, s, req.plugin.name, fused=bool(fused), gain=gain)
 
 
 def _cuda_kernels_available() -> bool:

@@ -121,8 +121,9 @@ def weights_path(task) -> Path:
     return Path(str(resources.files("autospec") / "engine" / "weights" / f"{task}.npz"))
 
 
-def load_weights(path) -> tuple[dict, dict]:
-    """``(arrays, metadata)`` of a weight file, checked against its recorded SHA-256."""
+def load_weights(path, required: tuple = ()) -> tuple[dict, dict]:
+    """``(arrays, metadata)`` of a weight file, checked against its recorded SHA-256 and for
+    the ``required`` arrays (:data:`REQUIRED_ARRAYS` for an engine)."""
     path = Path(path)
     meta_path = path.with_suffix(".json")
     if not path.is_file():
@@ -143,7 +144,7 @@ def load_weights(path) -> tuple[dict, dict]:
             arrays = {k: np.asarray(z[k], dtype=np.float64) for k in z.files}
     except Exception as exc:
         raise WeightFileError(f"weight file {path} could not be read: {exc}") from None
-    missing = [k for k in REQUIRED_ARRAYS if k not in arrays]
+    missing = [k for k in required if k not in arrays]
     if missing:
         raise WeightFileError(f"weight file {path} lacks the array(s) {', '.join(missing)} (checksum matches "
                               f"its metadata, but it was not written by `autospec train`)")

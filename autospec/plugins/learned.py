@@ -41,8 +41,8 @@ from .. import registry
 from .._caller import warn
 from ..chebyshev import invsqrt_interval, invsqrt_on_support
 from ..engine.features import base_table, eigen_window, linear_features, perturbation_scale
-from ..engine.inference import (forward_eigen, forward_linear, load_weights, to_coefficients,
-                                weights_path)
+from ..engine.inference import (REQUIRED_ARRAYS, forward_eigen, forward_linear, load_weights,
+                                to_coefficients, weights_path)
 from ..engine.verify import grid as _grid
 from ..engine.verify import verify_eigen, verify_invsqrt, verify_linear
 from ..polynomial import PolynomialPreconditioner
@@ -53,7 +53,7 @@ from ..tasks import FILTER, INVSQRT, PRECONDITION, resolve
 
 @lru_cache(maxsize=8)
 def _weights(path: str):
-    return load_weights(path)
+    return load_weights(path, required=REQUIRED_ARRAYS)
 
 
 def safety_check(co: Coefficients, probe: SpectralProbe) -> tuple[Coefficients, str]:
