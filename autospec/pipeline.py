@@ -19,8 +19,9 @@ import numpy as np
 from . import backends, contract
 from .compose import two_level
 from .contract import BuildRequest
-from .probe import SpectralProbe
+from .probe import NotPositiveDefiniteError, SpectralProbe, restarted_lanczos
 from .scaling import ABSOLUTE_OPTIONS, normalisation, resolve_scaling
+from .tasks import INVSQRT
 
 __all__ = ["build", "run", "probe_settings"]
 
@@ -55,8 +56,47 @@ def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
     if probe is None and req.plugin.needs_probe:
         method, popts = probe_settings(req)
         probe = backend.probe(S, mat.n, method, popts)
+        if req.task == INVSQRT:
+            probe = _certified_bottom(backend, S, mat.n, probe, popts.get("seed", 0))
     co = backend.agree(mat, lambda: contract.checked_coefficients(req, probe, mat.n))
     return backend.operator(mat, S, s, co, probe, req, gain)
+
+
+#: ``A^-1/2`` needs the bottom of the spectrum: a probe whose lower estimate is below this
+#: fraction of its upper bound (the floor of :func:`autospec.chebyshev.invsqrt_interval`) is
+#: refined by a thick-restart Lanczos run for the smallest eigenvalue.
+BOTTOM_FLOOR = 1e-8
+
+
+def _certified_bottom(backend, S, n: int, probe: SpectralProbe, seed) -> SpectralProbe:
+    """For ``A^-1/2``: ``probe`` if its lower estimate ``theta_min - r_min`` is clearly positive;
+    else ``probe`` with the smallest eigenvalue found by 20 restarts of thick-restart Lanczos
+    (:func:`autospec.probe.restarted_lanczos`, about 400 products) added as a converged Ritz
+    pair (quadrature weight 0).  A smallest eigenvalue that is 0 to rounding is refused: ``A``
+    is singular, and ``A^-1/2`` does not exist."""
+    b = probe.lambda_max_bound
+    if probe.lambda_min_estimate > BOTTOM_FLOOR * b or "eigsh" not in backend.probe_methods or n < 3:
+        return probe
+    low = restarted_lanczos(S, nev=1, ncv=min(n, 20), restarts=20, which="SA", seed=seed)
+    i = int(np.argmin(low.ritz_values))
+    theta, r = float(low.ritz_values[i]), float(low.residuals[i])
+    zero = 100 * n * np.finfo(np.float64).eps * b
+    if theta - r <= 0.0:
+        # not certified positive: is there a null vector (the Ritz vector, or the constant vector
+        # of a graph Laplacian)?
+        for v in (low.vectors[:, i], np.ones(n)):
+            v = np.asarray(v, dtype=np.float64) / np.linalg.norm(v)
+            if np.linalg.norm(np.asarray(S.matvec(v.astype(S.dtype)), dtype=np.float64)) <= zero:
+                theta, r = 0.0, 0.0
+                break
+    if theta - r <= 0.0 and theta <= zero:
+        raise NotPositiveDefiniteError(
+            f"A is singular: its smallest eigenvalue is {theta:.3g}, 0 to rounding relative to its largest "
+            f"{b:.3g} (thick-restart Lanczos, residual {r:.2g}, or a null vector found); A^-1/2 does not "
+            "exist -- regularise (A + eps I) or restrict to the range of A")
+    weights = None if probe.weights is None else np.append(probe.weights, 0.0)
+    return SpectralProbe(np.append(probe.ritz_values, theta), np.append(probe.residuals, r), probe.method,
+                         probe.steps, probe.n, probe.matvecs + low.matvecs, weights=weights)
 
 
 def _normalised(backend, mat, req: BuildRequest, probe) -> tuple:

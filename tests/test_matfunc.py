@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.polynomial import chebyshev as npcheb
 
+import autospec
 from autospec.matfunc import inv_sqrt, lp_reference, whiten, whitening_error
 from autospec.recurrence import evaluate
 from conftest import spd_with_eigenvalues
@@ -72,3 +73,31 @@ def test_lp_reference_no_worse_than_chebyshev_interpolation(a, degree):
     cheb_err = np.max(np.abs(1 - npcheb.chebval(t, c) * np.sqrt(xs)))
     assert lp_err <= cheb_err * 1.01 + 1e-9  # resolution of the LP solve (see lp_reference)
     assert err <= lp_err * (1 + 1e-6) + 1e-9  # the grid optimum is a lower bound of the true max
+
+
+def _laplacian_1d(n):
+    e = np.ones(n)
+    L = sp.diags([-e[:-1], 2 * e, -e[:-1]], [-1, 0, 1]).tolil()
+    L[0, 0] = L[n - 1, n - 1] = 1.0
+    return L.tocsr()
+
+
+@pytest.mark.parametrize("method", ["chebyshev", "learned", "neumann"])
+@pytest.mark.parametrize("kind", ["path", "grid"])
+def test_a_singular_psd_matrix_is_refused(method, kind):
+    """Graph Laplacians are singular: A^-1/2 does not exist, and no polynomial is returned."""
+    L = _laplacian_1d(200) if kind == "path" else \
+        (sp.kron(sp.eye(15), _laplacian_1d(15)) + sp.kron(_laplacian_1d(15), sp.eye(15))).tocsr()
+    assert np.linalg.eigvalsh(L.toarray()).min() < 1e-12  # the dense reference: singular
+    with pytest.raises(autospec.NotPositiveDefiniteError, match="A is singular"):
+        inv_sqrt(L, method=method)
+
+
+def test_a_regularised_laplacian_is_accepted_and_accurate():
+    L = (sp.kron(sp.eye(15), _laplacian_1d(15)) + sp.kron(_laplacian_1d(15), sp.eye(15))).tocsr()
+    A = (L + 0.5 * sp.eye(L.shape[0])).tocsr()
+    P = inv_sqrt(A, method="chebyshev")
+    err = whitening_error(A, P)["estimate"]
+    w, V = np.linalg.eigh(A.toarray())
+    D = np.column_stack([P @ e for e in np.eye(A.shape[0])])
+    assert err < 1e-3 and np.max(np.abs(D - (V * w ** -0.5) @ V.T)) < 1e-3
