@@ -61,6 +61,11 @@ def _ichol(A: sp.csr_matrix, kind: str, shift: float, **opts) -> Callable:
         raise FirstLevelError(f"incomplete Cholesky ({kind}) broke down: a non-positive pivot "
                               f"(the factor has {np.count_nonzero(~(np.isfinite(diag) & (diag > 0)))} "
                               f"bad diagonal entries); {hint}")
+    # a pivot that is 0 to rounding (A singular, or nearly) makes M1 meaningless
+    rel = diag[: B.shape[0]] ** 2 / np.abs(B.diagonal())
+    if np.min(rel) <= 1e3 * np.finfo(np.float64).eps:
+        raise FirstLevelError(f"incomplete Cholesky ({kind}) broke down: a pivot is 0 to rounding (relative "
+                              f"{np.min(rel):.2g}; A is singular or nearly so); {hint}")
     return lambda v: P @ np.asarray(v, dtype=np.float64)
 
 
@@ -76,6 +81,9 @@ def _ilu(A: sp.csr_matrix, shift: float, **opts) -> Callable:
     if not np.all(d > 0):
         raise FirstLevelError(f"ILU produced a non-positive pivot ({d.min():.3g}); the symmetric "
                               "M1 = U^-1 D U^-T needs positive ones: retry with shift=1e-3 or use first='amg'")
+    if np.min(d / np.abs(B.diagonal())) <= 1e3 * np.finfo(np.float64).eps:
+        raise FirstLevelError("ILU broke down: a pivot is 0 to rounding (A is singular or nearly so); "
+                              "retry with shift=1e-3 or use first='amg'")
     Ut = U.T.tocsr()
 
     def apply(v):
@@ -220,6 +228,11 @@ def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int | 
         raise TypeError(f"{', '.join(req.build)}= do(es) not apply to a two-level preconditioner "
                         "(the probe is of M1 A: probe_steps= and seed= set it)")
     op = as_operator(A)
+    dtype = op.dtype
+    if op.csr is not None and op.dtype != np.float64:
+        # the first level works in float64; so do the products with A (a float32 A would make
+        # M1 A M1 asymmetric by the rounding of A v times the conditioning of M1)
+        op = as_operator(op.csr.astype(np.float64), check_symmetric=False)
     M1 = first_level(op if op.csr is None else op.csr, first, shift, **(first_options or {}))
     probe = lanczos_preconditioned(op, M1, steps=probe_steps, seed=seed)
     probe.require_positive_definite("M1 A")
@@ -228,4 +241,4 @@ def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int | 
     def A_matvec(v):
         return np.asarray(op.matvec(np.asarray(v, dtype=op.dtype)), dtype=np.float64)
 
-    return TwoLevelOperator(A_matvec, M1, co, probe, op.n, op.dtype, first, plugin.name)
+    return TwoLevelOperator(A_matvec, M1, co, probe, op.n, dtype, first, plugin.name)

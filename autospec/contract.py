@@ -19,8 +19,8 @@ import numpy as np
 from . import recurrence, registry
 from . import tasks as _tasks
 from ._caller import warn
-from .probe import SpectralProbe, interval_grid
-from .recurrence import Coefficients, evaluate
+from .probe import SpectralProbe, interval_grid, upper_edge
+from .recurrence import Coefficients, evaluate, state_peak
 from .scaling import SCALINGS
 from .tasks import Task
 
@@ -132,7 +132,7 @@ def _raised_in(exc: BaseException, filename: str) -> bool:
 
 
 def checked_coefficients(req: BuildRequest, probe: SpectralProbe | None, n: int,
-                         what: str = "A") -> Coefficients:
+                         what: str = "A", dtype=np.float64) -> Coefficients:
     """``req.plugin.coefficients(probe, req.degree, **req.options)`` with the checks every
     route needs.
 
@@ -165,9 +165,25 @@ def checked_coefficients(req: BuildRequest, probe: SpectralProbe | None, n: int,
     if co.degree > req.degree:
         raise ValueError(f"plugin {plugin.name!r} returned a polynomial of degree {co.degree} "
                          f"when degree {req.degree} was asked for")
+    if probe is not None:
+        _check_range(co, probe, plugin.name, np.dtype(dtype))
     if probe is not None and req.task.requires_spd:
         co = _positivity(co, probe, plugin.name, what)
     return co
+
+
+def _check_range(co: Coefficients, probe: SpectralProbe, name: str, dtype: np.dtype) -> None:
+    """``ValueError`` if the states of the recurrence, on the probed spectrum, would overflow
+    ``dtype`` (a high-degree filter in float32, say) -- refused rather than returning Inf."""
+    b = upper_edge(probe)
+    lo = min(0.0, probe.lambda_min_estimate)
+    lam = np.concatenate([np.linspace(lo, b, 200), probe.ritz_values])
+    peak = state_peak(co, lam)
+    limit = float(np.finfo(dtype).max) * 1e-3
+    if not peak < limit:
+        raise ValueError(f"plugin {name!r}: the polynomial's recurrence reaches {peak:.3g} on the probed "
+                         f"spectrum [{lo:.4g}, {b:.4g}], beyond what {dtype} holds; use float64 or a lower "
+                         "degree")
 
 
 def _positivity(co: Coefficients, probe: SpectralProbe, name: str, what: str) -> Coefficients:

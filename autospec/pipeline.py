@@ -47,18 +47,19 @@ def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
         raise TypeError("fused= is a build option of the torch and cupy back ends (GPU kernels)")
     mat = backend.matrix(A, check_symmetric=bool(req.build.get("check_symmetric", True)))
     scaling = resolve_scaling(req.scaling, backend.diagonal(mat) is not None)
-    gain = 1.0
+    gain, s_build = 1.0, None
     if scaling == "jacobi":
-        s = backend.jacobi(mat)
-    else:
-        s, gain, probe = _normalised(backend, mat, req, probe)
-    S = backend.scaled(mat, s)
+        s = s_build = backend.jacobi(mat)
+    else:  # the operator is gain P(S) with S = A / c: no diagonal scaling in the application
+        s = None
+        s_build, gain, probe = _normalised(backend, mat, req, probe)
+    S = backend.scaled(mat, s_build)
     if probe is None and req.plugin.needs_probe:
         method, popts = probe_settings(req)
         probe = backend.probe(S, mat.n, method, popts)
         if req.task == INVSQRT:
             probe = _certified_bottom(backend, S, mat.n, probe, popts.get("seed", 0))
-    co = backend.agree(mat, lambda: contract.checked_coefficients(req, probe, mat.n))
+    co = backend.agree(mat, lambda: contract.checked_coefficients(req, probe, mat.n, dtype=mat.dtype))
     return backend.operator(mat, S, s, co, probe, req, gain)
 
 
@@ -89,7 +90,7 @@ def _certified_bottom(backend, S, n: int, probe: SpectralProbe, seed) -> Spectra
             if np.linalg.norm(np.asarray(S.matvec(v.astype(S.dtype)), dtype=np.float64)) <= zero:
                 theta, r = 0.0, 0.0
                 break
-    if theta - r <= 0.0 and theta <= zero:
+    if theta <= zero:
         raise NotPositiveDefiniteError(
             f"A is singular: its smallest eigenvalue is {theta:.3g}, 0 to rounding relative to its largest "
             f"{b:.3g} (thick-restart Lanczos, residual {r:.2g}, or a null vector found); A^-1/2 does not "
@@ -103,8 +104,8 @@ def _normalised(backend, mat, req: BuildRequest, probe) -> tuple:
     """``(s, gain, probe)`` of the scalar normalisation of an unscaled operator whose entries
     lie outside :data:`autospec.scaling.NORMAL_RANGE` (``(None, 1.0, probe)`` inside it):
     ``S = A / c`` with ``c = 4^k`` is ``diag(s) A diag(s)`` for the constant ``s = 2^-k``, and
-    the operator ``gain diag(s) P(S) diag(s) = c^p P(A / c)`` with ``gain = c^(p + 1)`` follows
-    the task's homogeneity ``p`` (a filter, defined up to a scale, gets ``gain = 1``).  A probe
+    the operator ``gain P(S) = c^p P(A / c)`` follows the task's homogeneity ``p`` (a filter,
+    defined up to a scale, is ``P(A / c)`` itself).  A probe
     passed in (of ``A``) is rescaled to ``S`` exactly (a power of 4); options in ``A``'s own
     units are refused rather than silently applied to ``S``."""
     k = normalisation(backend.magnitude(mat))
@@ -117,7 +118,7 @@ def _normalised(backend, mat, req: BuildRequest, probe) -> tuple:
                          f"for A / 4^{k}, where the option(s) {', '.join(given)} (given for A itself) would "
                          "not apply; divide A by a constant of your choice first, or leave them to the probe")
     p = req.task.homogeneity
-    gain = 1.0 if p is None else 2.0 ** (2 * k * (p + 1.0))
+    gain = 2.0 ** (2 * k * (0.0 if p is None else p))  # exact: a power of 2
     if probe is not None:
         probe = probe.scaled(4.0 ** -k)
     return backend.from_host(np.full(mat.n, 2.0 ** -k), mat), gain, probe

@@ -35,6 +35,7 @@ __all__ = [
     "evaluate",
     "apply",
     "dense",
+    "state_peak",
 ]
 
 _FIELDS = ("rho", "gamma", "eta", "alpha", "beta")
@@ -440,6 +441,23 @@ def apply(co: Coefficients, matvec: Callable, z, normalize: bool = False):
     if not hasattr(z, "shape"):
         z = np.asarray(z)
     return _run(co, z, matvec, lambda: z * 0.0, _column_norm if normalize else None)
+
+
+def state_peak(co: Coefficients, lam) -> float:
+    """The largest magnitude any state ``A_k, B_k, C_k`` or the output of eq. (4)-(5) reaches
+    at the scalars ``lam`` (with ``z = 1``): what the state buffers of an application must hold
+    for an operator with that spectrum."""
+    lam = np.asarray(lam, dtype=np.float64)
+    peak = [0.0]
+
+    def track(A, B, C):
+        peak[0] = max(peak[0], float(np.max(np.abs(A))), float(np.max(np.abs(B))), float(np.max(np.abs(C))))
+        return 1.0
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _run(co, np.ones_like(lam), lambda v: lam * v, lambda: np.zeros_like(lam), track)
+        top = max(peak[0], float(np.max(np.abs(out))))
+    return top if np.isfinite(top) else float("inf")
 
 
 def dense(co: Coefficients, X: np.ndarray) -> np.ndarray:
