@@ -118,7 +118,15 @@ def _cmd_solve(args) -> int:
         it[0] += 1
 
     t0 = time.perf_counter()
-    x, info = spla.cg(A, b, M=M, rtol=args.rtol, atol=0.0, maxiter=args.maxiter, callback=cb)
+    with np.errstate(all="ignore"):
+        try:
+            x, info = spla.cg(A, b, M=M, rtol=args.rtol, atol=0.0, maxiter=args.maxiter, callback=cb)
+        except ValueError as exc:  # the preconditioner refuses NaN iterates: CG broke down
+            raise UsageError(f"CG broke down after {it[0]} iterations ({exc}): A is singular or not positive "
+                             "definite for this right-hand side") from None
+        if not np.all(np.isfinite(x)):
+            raise UsageError(f"CG broke down after {it[0]} iterations (NaN or Inf in the iterate): A is "
+                             "singular or not positive definite for this right-hand side")
     t_solve = time.perf_counter() - t0
     res = float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))
     out = {"matrix": str(args.matrix), "n": n, "nnz": int(A.nnz), "preconditioner": args.preconditioner,

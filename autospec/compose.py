@@ -26,7 +26,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from . import contract, recurrence
-from .probe import lanczos_preconditioned
+from .probe import lanczos, lanczos_preconditioned
+from .scaling import magnitude, normalisation, scaled_operator
 from .tasks import PRECONDITION
 from .validation import as_operator, check_vector
 
@@ -145,8 +146,10 @@ def first_level(A, first="jacobi", shift: float = 0.0, **opts) -> Callable[[np.n
 class TwoLevelOperator(spla.LinearOperator):
     """``M = P(M1 A) M1`` as a ``LinearOperator`` (symmetric; see the module docstring)."""
 
-    def __init__(self, A_matvec, M1, coefficients, probe, n: int, dtype, first, second: str):
+    def __init__(self, A_matvec, M1, coefficients, probe, n: int, dtype, first, second: str,
+                 gain: float = 1.0):
         super().__init__(dtype=np.dtype(dtype), shape=(n, n))
+        self.gain = float(gain)  # M of A = gain * M of A / c (c = 1 / gain, a power of 4)
         self._A = A_matvec
         self._M1 = M1
         self.coefficients = coefficients
@@ -168,6 +171,8 @@ class TwoLevelOperator(spla.LinearOperator):
         x = np.asarray(x)
         v = check_vector(x.reshape(-1), self.shape[0]).astype(np.float64)
         y = recurrence.apply(self.coefficients, self._X, self._M1(v))
+        if self.gain != 1.0:
+            y = y * self.gain
         return y.astype(self.dtype, copy=False).reshape(x.shape)
 
     def _rmatvec(self, x):
@@ -233,6 +238,12 @@ def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int | 
         # the first level works in float64; so do the products with A (a float32 A would make
         # M1 A M1 asymmetric by the rounding of A v times the conditioning of M1)
         op = as_operator(op.csr.astype(np.float64), check_symmetric=False)
+    # extreme scales: build for A / 4^k (exact), the first level's libraries included
+    k = normalisation(magnitude(op))
+    if k:
+        op = scaled_operator(op, np.full(op.n, 2.0 ** -k))
+    # a first level of an indefinite A is meaningless (and can hide it): a short probe of A first
+    lanczos(op, steps=min(op.n, 30), seed=seed).require_positive_definite("A")
     M1 = first_level(op if op.csr is None else op.csr, first, shift, **(first_options or {}))
     probe = lanczos_preconditioned(op, M1, steps=probe_steps, seed=seed)
     probe.require_positive_definite("M1 A")
@@ -241,4 +252,4 @@ def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int | 
     def A_matvec(v):
         return np.asarray(op.matvec(np.asarray(v, dtype=op.dtype)), dtype=np.float64)
 
-    return TwoLevelOperator(A_matvec, M1, co, probe, op.n, dtype, first, plugin.name)
+    return TwoLevelOperator(A_matvec, M1, co, probe, op.n, dtype, first, plugin.name, gain=4.0 ** -k)

@@ -44,6 +44,7 @@ import scipy.sparse.linalg as spla
 
 from . import contract
 from .probe import NotPositiveDefiniteError, SpectralProbe, eigsh_warm_start, lanczos
+from .scaling import magnitude, normalisation, scaled_operator
 from .tasks import FILTER
 from .validation import as_operator
 
@@ -186,6 +187,14 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     """The ``k`` smallest eigenpairs of a symmetric positive definite ``A`` (module docstring)."""
     op = as_operator(A)
     n = op.n
+    # extreme scales: solve for A / 4^j (exact) and scale the eigenvalues back
+    j = normalisation(magnitude(op))
+    if j:
+        res = smallest(scaled_operator(op, np.full(n, 2.0 ** -j)), k, filter, degree, ncv, tol, probe_iters,
+                       seed, square, maxiter, check_steps, max_rounds)
+        res.eigenvalues, res.residuals = res.eigenvalues * 4.0 ** j, res.residuals * 4.0 ** j
+        res.info["normalised_by"] = 4.0 ** j
+        return res
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if k >= n:

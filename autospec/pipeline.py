@@ -76,20 +76,30 @@ def _certified_bottom(backend, S, n: int, probe: SpectralProbe, seed) -> Spectra
     pair (quadrature weight 0).  A smallest eigenvalue that is 0 to rounding is refused: ``A``
     is singular, and ``A^-1/2`` does not exist."""
     b = probe.lambda_max_bound
-    if probe.lambda_min_estimate > BOTTOM_FLOOR * b or "eigsh" not in backend.probe_methods or n < 3:
+    if probe.lambda_min_estimate > BOTTOM_FLOOR * b:
         return probe
-    low = restarted_lanczos(S, nev=1, ncv=min(n, 20), restarts=20, which="SA", seed=seed)
-    i = int(np.argmin(low.ritz_values))
-    theta, r = float(low.ritz_values[i]), float(low.residuals[i])
-    zero = 100 * n * np.finfo(np.float64).eps * b
-    if theta - r <= 0.0:
+    host = backend.host_operator(S)
+    zero = 100 * n * np.finfo(host.dtype if host is not None else np.float64).eps * b
+    if host is None or n < 3:  # no refinement here: the probe's own smallest pair decides
+        theta, r, vec = probe.theta_min, float(probe.residuals[0]), None
+    else:
+        low = restarted_lanczos(host, nev=1, ncv=min(n, 20), restarts=20, which="SA", seed=seed)
+        i = int(np.argmin(low.ritz_values))
+        theta, r, vec = float(low.ritz_values[i]), float(low.residuals[i]), low.vectors[:, i]
+    if theta - r <= 0.0 and host is not None:
         # not certified positive: is there a null vector (the Ritz vector, or the constant vector
         # of a graph Laplacian)?
-        for v in (low.vectors[:, i], np.ones(n)):
+        for v in ([vec] if vec is not None else []) + [np.ones(n)]:
             v = np.asarray(v, dtype=np.float64) / np.linalg.norm(v)
-            if np.linalg.norm(np.asarray(S.matvec(v.astype(S.dtype)), dtype=np.float64)) <= zero:
+            if np.linalg.norm(np.asarray(host.matvec(v.astype(host.dtype)), dtype=np.float64)) <= zero:
                 theta, r = 0.0, 0.0
                 break
+    if host is None or n < 3:
+        if theta <= zero:
+            raise NotPositiveDefiniteError(
+                f"A is singular: its smallest Ritz value is {theta:.3g}, 0 to rounding relative to its "
+                f"largest {b:.3g}; A^-1/2 does not exist -- regularise (A + eps I) or restrict to the range of A")
+        return probe
     if theta <= zero:
         raise NotPositiveDefiniteError(
             f"A is singular: its smallest eigenvalue is {theta:.3g}, 0 to rounding relative to its largest "

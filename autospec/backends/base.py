@@ -74,6 +74,11 @@ class Backend:
     def diagonal(self, mat) -> Any:
         return None
 
+    def host_operator(self, S):
+        """``S`` as a host :class:`autospec.validation.Operator` (for the numpy-only refinements
+        of the pipeline, e.g. the bottom of the spectrum for ``A^-1/2``), or None."""
+        return None
+
     def magnitude(self, mat) -> float:
         """The largest entry's magnitude (an estimate for matrix-free operators; 1 where the
         back end does not normalise)."""

@@ -135,6 +135,12 @@ class CupyBackend(Backend):
     def diagonal(self, mat: Matrix):
         return mat.data.diagonal()
 
+    def host_operator(self, S: Scaled):
+        """The scaled CSR matrix on the host (build time only)."""
+        from ..validation import as_operator
+        M = S.s
+        return as_operator(M.get() if hasattr(M, "get") else M, check_symmetric=False)
+
     def magnitude(self, mat: Matrix) -> float:
         return float(abs(mat.data.data).max()) if mat.data.nnz else 0.0
 

@@ -17,7 +17,7 @@ from .. import kernels, recurrence
 from ..probe import SpectralProbe
 from ..probe import probe as run_probe
 from ..recurrence import Coefficients
-from ..scaling import jacobi_factors, scaled_operator
+from ..scaling import jacobi_factors, magnitude, scaled_operator
 from ..validation import Operator, as_operator, check_vector, shape_error
 from .base import Backend
 
@@ -143,12 +143,10 @@ class ScipyBackend(Backend):
         return jacobi_factors(mat.diagonal()).astype(mat.dtype)
 
     def magnitude(self, mat: Operator) -> float:
-        if mat.csr is not None:
-            return float(np.max(np.abs(mat.csr.data))) if mat.csr.nnz else 0.0
-        if mat.array is not None:
-            return float(np.max(np.abs(mat.array)))
-        u = np.random.default_rng(54321).standard_normal(mat.n).astype(mat.dtype)
-        return float(np.max(np.abs(np.asarray(mat.matvec(u), dtype=np.float64))) / np.max(np.abs(u)))
+        return magnitude(mat)
+
+    def host_operator(self, S: Operator) -> Operator:
+        return S
 
     def scaled(self, mat: Operator, s):
         return mat if s is None else scaled_operator(mat, s)

@@ -71,10 +71,13 @@ class TorchPolynomialOperator:
     ``.degree``, ``.plugin`` as for the numpy operator."""
 
     def __init__(self, A: torch.Tensor, coefficients: Coefficients, probe, s, plugin: str,
-                 fused: bool = False, gain: float = 1.0):
+                 fused: bool = False, gain: float = 1.0, s_matrix=None):
         self.A, self.coefficients, self.probe, self._s, self.plugin = A, coefficients, probe, s, plugin
         self.gain = float(gain)
-        self._mult = scaled_mult(A, s)
+        # S = diag(s_matrix) A diag(s_matrix) is what P is applied to: the Jacobi factors s, or
+        # the constant of a scalar normalisation (then s is None and gain carries c^p)
+        s_matrix = s if s_matrix is None else s_matrix
+        self._mult = scaled_mult(A, s_matrix)
         self.shape = tuple(A.shape)
         self.dtype = A.dtype
         self.device = A.device
@@ -84,9 +87,9 @@ class TorchPolynomialOperator:
             if A.layout != torch.sparse_csr:
                 raise ValueError("fused=True needs a sparse CSR tensor")
             crow, col, val = A.crow_indices(), A.col_indices(), A.values()
-            if s is not None:
+            if s_matrix is not None:
                 from .cuda_kernels import scaled_values
-                val = scaled_values(_rows(A), col, val, s)
+                val = scaled_values(_rows(A), col, val, s_matrix)
             self._csr = (crow.contiguous(), col.contiguous(), val.contiguous())
 
     @property
@@ -191,6 +194,21 @@ class TorchBackend(Backend):
             check_symmetric_values(worst, scale, dtype)
         return Matrix(A, int(A.shape[0]), dtype)
 
+    def host_operator(self, S: Scaled):
+        """``S`` on the host (a scipy CSR copy; build time only)."""
+        import scipy.sparse as sp
+
+        from ..scaling import scaled_operator
+        from ..validation import as_operator
+        A = S.mat.data
+        if A.layout == torch.sparse_csr:
+            host = sp.csr_matrix((A.values().detach().cpu().numpy(), A.col_indices().cpu().numpy(),
+                                  A.crow_indices().cpu().numpy()), shape=tuple(A.shape))
+        else:
+            host = A.detach().cpu().numpy()
+        op = as_operator(host, check_symmetric=False)
+        return op if S.s is None else scaled_operator(op, S.s.detach().cpu().numpy())
+
     def magnitude(self, mat: Matrix) -> float:
         A = mat.data
         vals = A.values() if A.layout == torch.sparse_csr else A
@@ -226,7 +244,8 @@ class TorchBackend(Backend):
             raise ValueError("fused=True needs a CUDA tensor (the fused kernel runs on the GPU)")
         if fused is None:
             fused = A.is_cuda and A.layout == torch.sparse_csr and _cuda_kernels_available()
-        return TorchPolynomialOperator(A, co, probe, s, req.plugin.name, fused=bool(fused), gain=gain)
+        return TorchPolynomialOperator(A, co, probe, s, req.plugin.name, fused=bool(fused), gain=gain,
+                                       s_matrix=S.s)
 
 
 def _cuda_kernels_available() -> bool:
