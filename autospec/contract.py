@@ -162,7 +162,7 @@ def checked_coefficients(req: BuildRequest, probe: SpectralProbe | None, n: int,
         raise
     if not isinstance(co, Coefficients):
         raise TypeError(f"plugin {plugin.name!r} returned {type(co).__name__}, not Coefficients")
-    if co.degree > req.degree:
+    if co.degree != req.degree:
         raise ValueError(f"plugin {plugin.name!r} returned a polynomial of degree {co.degree} "
                          f"when degree {req.degree} was asked for")
     if probe is not None:

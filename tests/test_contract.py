@@ -128,7 +128,7 @@ def test_a_polynomial_that_is_not_positive_warns_and_is_recorded():
     A = poisson2d(8)
     with pytest.warns(RuntimeWarning, match=r"plugin 'not-positive': P\(.*\) = .* is not positive on the "
                                             r"probed interval"):
-        M = NotPositive().build(A)
+        M = NotPositive().build(A, degree=1)
     assert "not positive" in M.coefficients.meta["not_positive"]
     # the dense reference agrees: M has a negative eigenvalue
     dense = np.column_stack([M @ e for e in np.eye(A.shape[0])])
@@ -153,3 +153,28 @@ def test_a_weight_file_without_an_array_names_the_file_and_the_array(tmp_path):
     with pytest.raises(WeightFileError, match="bb.W"):
         autospec.get("learned", weights=str(dst)).build(poisson2d(8))
     shutil.rmtree(tmp_path)
+
+
+class TooLowPlugin(autospec.PolynomialPreconditioner):
+    name = "too-low"
+
+    def coefficients(self, probe, degree):
+        return Coefficients.from_monomial([1.0])
+
+
+def test_a_lower_degree_than_asked_is_an_error_too():
+    with pytest.raises(ValueError, match="plugin 'too-low' returned a polynomial of degree 0 when degree 11"):
+        TooLowPlugin().build(poisson2d(6))
+
+
+def test_the_learned_fallback_warning_points_at_the_caller():
+    """The safety fallback's RuntimeWarning names this file, not a module inside autospec."""
+    import warnings
+    from autospec.plugins import learned as L
+    A = poisson2d(10)
+    with warnings.catch_warnings(record=True) as got, pytest.MonkeyPatch.context() as mp:
+        warnings.simplefilter("always")
+        mp.setattr(L, "safety_check", lambda co, probe: (co, "forced for the test"))
+        autospec.get("learned").build(A)
+    fallback = [w for w in got if "falling back" in str(w.message)]
+    assert fallback and fallback[0].filename == __file__
