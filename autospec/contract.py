@@ -109,7 +109,7 @@ def request(plugin, degree=None, options: dict | None = None, *, two_level: bool
     two = {k: opts.pop(k) for k in list(opts) if k in TWO_LEVEL_KEYS} if two_level and "first" in opts else {}
     bound_degree = opts.pop("degree", None)
     names, anything = plugin_options(plugin)
-    task = _tasks.resolve(opts.pop("task", plugin.tasks[0]), plugin.tasks, plugin.name, stacklevel=5)
+    task = _tasks.resolve(opts.pop("task", plugin.tasks[0]), plugin.tasks, plugin.name)
     if "task" in names or anything:
         opts["task"] = task
     degree = bound_degree if degree is None else degree

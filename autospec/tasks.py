@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import _caller
 from .recurrence import Coefficients, evaluate
 
 __all__ = ["Task", "PRECONDITION", "FILTER", "INVSQRT", "TASKS", "DEPRECATED_SPELLINGS", "resolve"]
@@ -107,7 +108,7 @@ DEPRECATED_SPELLINGS = {"solve": PRECONDITION, "linear": PRECONDITION, "inverse"
                         "eigen": FILTER}
 
 
-def resolve(task, supported=None, who: str = "", stacklevel: int = 3) -> Task:
+def resolve(task, supported=None, who: str = "", stacklevel: int | None = None) -> Task:
     """The :class:`Task` for ``task`` (a Task or a spelling), checked against ``supported``.
 
     Raises
@@ -122,7 +123,7 @@ def resolve(task, supported=None, who: str = "", stacklevel: int = 3) -> Task:
     elif isinstance(task, str) and task in DEPRECATED_SPELLINGS:
         t = DEPRECATED_SPELLINGS[task]
         warnings.warn(f"task={task!r} is deprecated; use task={t.name!r}", DeprecationWarning,
-                      stacklevel=stacklevel)
+                      stacklevel=stacklevel or _caller.stacklevel())
     else:
         raise ValueError(f"{who + ': ' if who else ''}task must be one of "
                          f"{', '.join(map(repr, TASKS))}, got {task!r}")
