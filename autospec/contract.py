@@ -26,7 +26,7 @@ from .tasks import Task
 __all__ = ["BUILD_KEYS", "BuildRequest", "request", "checked_coefficients", "plugin_options", "provider"]
 
 #: Options of the build itself (every other option goes to the plugin's ``coefficients``).
-BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric", "fused")
+BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric", "fused", "diagonal")
 #: Hooks of earlier versions, replaced by the plugin's ``tasks``; a plugin that still defines
 #: one is refused rather than silently given other semantics.
 _RETIRED_HOOKS = ("default_scaling", "requires_spd", "normalize")

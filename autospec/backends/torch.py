@@ -57,22 +57,36 @@ def _scale(s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return s * v if v.dim() == 1 else s[:, None] * v
 
 
+class _ScaledMult:
+    """``v -> S v`` with ``S = diag(s) A diag(s)`` (``s = None``: ``A`` itself); picklable."""
+
+    def __init__(self, A: torch.Tensor, s: torch.Tensor | None):
+        self.A, self.s = A, s
+
+    def __call__(self, v: torch.Tensor) -> torch.Tensor:
+        if self.s is None:
+            return self.A @ v
+        return _scale(self.s, self.A @ _scale(self.s, v))
+
+
 def scaled_mult(A: torch.Tensor, s: torch.Tensor | None):
     """``v -> S v`` with ``S = diag(s) A diag(s)`` (``s = None``: ``A`` itself)."""
-    if s is None:
-        return lambda v: A @ v
-    return lambda v: _scale(s, A @ _scale(s, v))
+    return _ScaledMult(A, s)
 
 
 class TorchPolynomialOperator:
     """``M x = D^{-1/2} P(S) D^{-1/2} x`` on tensors (``s = D^{-1/2}``, or no scaling).
 
     Callable on a vector or a block of columns; ``.coefficients``, ``.probe``,
-    ``.degree``, ``.plugin`` as for the numpy operator."""
+    ``.degree``, ``.plugin``, ``.info`` as for the numpy operator.  It applies in its own
+    dtype and returns ``torch.promote_types(M.dtype, x.dtype)`` (a float32 operator and a
+    float64 vector give float64, the numpy operator's rule).  It can be pickled and
+    deep-copied (``torch.save`` too) with the same ``M @ x`` afterwards."""
 
     def __init__(self, A: torch.Tensor, coefficients: Coefficients, probe, s, plugin: str,
                  fused: bool = False):
         self.A, self.coefficients, self.probe, self._s, self.plugin = A, coefficients, probe, s, plugin
+        self.info: dict = {}
         self._mult = scaled_mult(A, s)
         self.shape = tuple(A.shape)
         self.dtype = A.dtype
@@ -92,11 +106,30 @@ class TorchPolynomialOperator:
     def degree(self) -> int:
         return self.coefficients.degree
 
+    def __getstate__(self) -> dict:
+        # torch cannot pickle a sparse CSR tensor itself: keep its three arrays
+        state = self.__dict__.copy()
+        del state["_mult"]
+        if self.A.layout == torch.sparse_csr:
+            state["A"] = ("csr", self.A.crow_indices(), self.A.col_indices(), self.A.values(), tuple(self.A.shape))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state["A"], tuple):
+            _, crow, col, val, shape = state["A"]
+            state["A"] = torch.sparse_csr_tensor(crow, col, val, size=shape)
+        self.__dict__.update(state)
+        self._mult = scaled_mult(self.A, self._s)
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         n = self.shape[0]
         shape = tuple(getattr(x, "shape", ()))
         if len(shape) not in (1, 2) or shape[0] != n:
             raise shape_error(shape, n)
+        out = torch.promote_types(self.dtype, x.dtype) if x.dtype.is_floating_point else self.dtype
+        return self._apply(x).to(out)
+
+    def _apply(self, x: torch.Tensor) -> torch.Tensor:
         co, s, mult = self.coefficients, self._s, self._mult
         if self.fused and x.dim() == 1:
             return self._fused(x)
