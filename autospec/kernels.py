@@ -119,6 +119,9 @@ __all__ = [
     "fused_step",
     "apply_polynomial_csr",
     "num_threads",
+    "max_threads",
+    "set_num_threads",
+    "threading_layer",
 ]
 
 
@@ -126,6 +129,18 @@ def num_threads() -> int:
     """Numba's thread count for the kernels (starts the thread pool, see :func:`_pool`)."""
     _pool()
     return numba.get_num_threads()
+
+
+def max_threads() -> int:
+    """The most threads Numba's pool has (``NUMBA_NUM_THREADS``, by default the cores)."""
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (``1 <= n <=`` :func:`max_threads`) for the kernels launched from
+    the calling thread."""
+    _pool()
+    numba.set_num_threads(int(n))
 
 
 def threading_layer() -> str:

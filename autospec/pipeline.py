@@ -15,6 +15,7 @@ Every build records what it chose in the operator's ``info`` dict and logs its d
 """
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -109,8 +110,12 @@ def build(plugin, A: Any, probe: SpectralProbe | None = None, degree: int | None
             raise TypeError(f"{', '.join(other)}= do(es) not apply to a two-level preconditioner "
                             "(first= takes the place of the Jacobi scaling; probe_steps= and seed= set the probe)")
         two = dict(req.two_level)
+        # req.options already hold the instance defaults (checked): the instance handed on has
+        # none, so that its build options are not read a second time
+        bare = copy.copy(plugin)
+        bare.defaults = {}
         # the first level takes the place of the Jacobi scaling; the probe is of M1 A
-        return two_level(A, first=two.pop("first"), second=plugin, degree=req.degree,
+        return two_level(A, first=two.pop("first"), second=bare, degree=req.degree,
                          probe_steps=req.build.get("probe_steps", 50), seed=req.build.get("seed", 0),
                          **two, **req.options)
     return run(backends.for_input(A), A, probe, req)

@@ -53,13 +53,9 @@ def _save(plt, fig, path: Path) -> Path:
 def plot_bench(bench_json, out_dir, matrices=None) -> list[Path]:
     """Write ``convergence.png`` and ``polynomials.png`` to ``out_dir``; returns their paths."""
     plt = _pyplot()
+    from .bench import read
     path = Path(bench_json)
-    try:
-        rows = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read bench results {path}: {exc}") from None
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and "matrix" in r for r in rows):
-        raise ValueError(f"{path} is not a bench.json written by `autospec bench`")
+    rows = read(path)
     by = {}
     for r in rows:
         if matrices and r["matrix"] not in matrices:

@@ -1,52 +1,14 @@
 """Plugin registry: builtins, third-party entry points, broken and duplicate plugins."""
 from __future__ import annotations
 
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 
 import autospec
 from autospec import registry
-from conftest import dense_of, random_spd_sparse
+from conftest import activate, dense_of, random_spd_sparse
 
 BUILTINS = {"chebyshev", "neumann", "richardson", "power", "jacobi", "learned"}
-
-
-@pytest.fixture
-def fresh_registry(monkeypatch):
-    """Force a re-scan of the entry points; the real registry state is restored afterwards."""
-    monkeypatch.setattr(registry, "_scanned", False)
-    monkeypatch.setattr(registry, "_entries", {})
-    monkeypatch.setattr(registry, "_qualified", {})
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    """A throw-away site directory on sys.path; factory ``add(dist, version, entry_points, modules)``."""
-    created_modules = []
-
-    def add(dist: str, entry_points: dict[str, str], modules: dict[str, str], version: str = "0.1"):
-        for mod, src in modules.items():
-            pkg = tmp_path / mod
-            pkg.mkdir()
-            (pkg / "__init__.py").write_text(textwrap.dedent(src))
-            created_modules.append(mod)
-        info = tmp_path / f"{dist.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-        lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
-        (info / "entry_points.txt").write_text(f"[autospec.preconditioners]\n{lines}\n")
-
-    yield add, tmp_path, monkeypatch
-    for mod in created_modules:
-        sys.modules.pop(mod, None)
-
-
-def activate(site_tuple):
-    _, path, monkeypatch = site_tuple
-    monkeypatch.syspath_prepend(str(path))  # also invalidates importlib's caches
 
 
 THIRDPARTY_SRC = """
