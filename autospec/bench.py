@@ -90,7 +90,9 @@ def solve_cg(A, b, M=None, rtol: float = 1e-10, maxiter: int = 20000) -> dict:
 def residual_history(A, b, M=None, rtol: float = 1e-10, maxiter: int = 20000, points: int = 400) -> list:
     """``[(iteration, ||b - A x_k|| / ||b||), ...]`` of scipy's CG (for the Fig. 3 plot; an
     extra product with ``A`` per iteration, so it is run apart from the timed solves),
-    thinned to about ``points`` entries."""
+    thinned to about ``points`` entries spaced evenly in log(iteration) (every iteration
+    of a short history is kept; the plot's iteration axis is logarithmic), first and last
+    included."""
     nb = float(np.linalg.norm(b))
     hist = [(0, 1.0)]
 
@@ -98,11 +100,9 @@ def residual_history(A, b, M=None, rtol: float = 1e-10, maxiter: int = 20000, po
         hist.append((len(hist), float(np.linalg.norm(b - A @ xk)) / nb))
 
     spla.cg(A, b, M=M, rtol=rtol, atol=0.0, maxiter=maxiter, callback=cb)
-    step = max(1, len(hist) // points)
-    keep = hist[::step]
-    if keep[-1] != hist[-1]:
-        keep.append(hist[-1])
-    return keep
+    last = len(hist) - 1
+    keep = np.unique(np.concatenate([[0, last], np.rint(np.geomspace(1, max(last, 1), points))]).astype(int))
+    return [hist[i] for i in keep if i <= last]
 
 
 def polynomial_curve(M, points: int = 200) -> dict:
@@ -152,8 +152,8 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
         options: dict | None = None, curves: bool = True) -> list[dict]:
     """Run the protocol; ``progress(desc)`` is called before each solve (for a progress bar);
     ``options[name]`` are keyword options for ``registry.get(name)`` (e.g. another weight file).
-    With ``curves``, the rows of plain CG and of every one-level polynomial with the
-    first probe size also carry ``history`` (:func:`residual_history`, computed apart
+    With ``curves``, the rows of plain CG, Jacobi-PCG and of every one-level polynomial
+    with the first probe size also carry ``history`` (:func:`residual_history`, computed apart
     from the timed solve) and the polynomial rows ``curve`` (:func:`polynomial_curve`),
     which ``autospec plot`` draws."""
     options = options or {}
@@ -173,6 +173,8 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
         tj = time.perf_counter() - t0  # before the solve: build_s must not include it
         rows.append(_row(name, n, "jacobi", solve_cg(A, b, Mj, rtol, maxiter), build_s=tj))
         jac = rows[-1]
+        if curves:
+            jac["history"] = residual_history(A, b, Mj, rtol, maxiter)
         bound = math.ceil(jac["iterations"] / (degree + 1)) if jac["converged"] else None
         S, _ = jacobi_scale(as_operator(A))
         for steps in probe_steps:
