@@ -459,8 +459,26 @@ def _one_line_warnings(cmd: str):
 
 
 def main(argv=None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status
-    (0 success, 1 not converged or a plugin that fails to load, 2 bad input)."""
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 success, 1 not converged or a plugin that fails to load, 2 bad
+        input (reported in one line on stderr, never a traceback).
+
+    Examples
+    --------
+    >>> from autospec.cli import main
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    autospec ...
+    0
+    """
     ap = _parser()
     try:
         args = ap.parse_args(argv)

@@ -192,10 +192,22 @@ def register(name: str, cls, *, override: bool = False) -> None:
 def unregister(name: str) -> None:
     """Remove ``name`` from the registry (mainly for tests).
 
+    Parameters
+    ----------
+    name : str
+
     Raises
     ------
     KeyError
         if no plugin is registered under ``name``.
+
+    Examples
+    --------
+    >>> import autospec
+    >>> autospec.unregister("no-such-plugin")
+    Traceback (most recent call last):
+        ...
+    KeyError: "no plugin named 'no-such-plugin'"
     """
     _scan()
     if name not in _entries:
@@ -208,6 +220,10 @@ def available() -> list[str]:
 
     Qualified names ``"package:name"`` are listed for the plugins a name collision keeps
     from their plain name (see the module docstring).
+
+    Returns
+    -------
+    list of str
 
     Examples
     --------
@@ -295,7 +311,22 @@ def get(name: str, **defaults: Any):
 
 
 def providers(task) -> list[str]:
-    """Names of the plugins that load and provide ``task`` (this imports them)."""
+    """Names of the plugins that load and provide ``task`` (this imports them).
+
+    Parameters
+    ----------
+    task : Task
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from autospec import registry, tasks
+    >>> [n for n in registry.providers(tasks.INVSQRT) if ":" not in n]
+    ['chebyshev', 'learned', 'neumann']
+    """
     names = []
     for name in available():
         try:
@@ -308,9 +339,22 @@ def providers(task) -> list[str]:
 
 
 def plugin_info() -> list[dict]:
-    """One dict per plugin of :func:`available`: ``name``, ``source`` (where it came from),
-    ``loads`` and ``error`` (whether it imports, and why not), ``note`` (why a qualified name
-    is listed).  This imports every plugin."""
+    """One dict per plugin of :func:`available` (what ``autospec list`` prints).
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``source`` (where it came from), ``loads`` and ``error`` (whether it
+        imports, and why not), ``note`` (why a qualified name is listed).  This imports
+        every plugin; a failure is reported in the row, never raised.
+
+    Examples
+    --------
+    >>> import autospec
+    >>> row = next(r for r in autospec.plugin_info() if r["name"] == "chebyshev")
+    >>> row["loads"], row["error"]
+    (True, '')
+    """
     rows = []
     for name in available():
         entry = _entries[name]

@@ -111,10 +111,36 @@ DEPRECATED_SPELLINGS = {"solve": PRECONDITION, "linear": PRECONDITION, "inverse"
 def resolve(task, supported=None, who: str = "", stacklevel: int | None = None) -> Task:
     """The :class:`Task` for ``task`` (a Task or a spelling), checked against ``supported``.
 
+    Parameters
+    ----------
+    task : Task or str
+        ``"precondition"``, ``"filter"``, ``"invsqrt"`` (or a deprecated spelling, with a
+        ``DeprecationWarning`` that points at the caller).
+    supported : sequence of Task, optional
+        The tasks the plugin provides.
+    who : str, default ""
+        The plugin's name, for messages.
+    stacklevel : int, optional
+        Of the deprecation warning (default: the first frame outside autospec).
+
+    Returns
+    -------
+    Task
+
     Raises
     ------
     ValueError
         for an unknown spelling, or a task the plugin ``who`` does not support.
+
+    Examples
+    --------
+    >>> from autospec import tasks
+    >>> tasks.resolve("invsqrt") is tasks.INVSQRT
+    True
+    >>> tasks.resolve("filter", supported=(tasks.PRECONDITION,), who="richardson")
+    Traceback (most recent call last):
+        ...
+    ValueError: richardson provides no eigenvalue filter (task='filter'); its tasks: precondition
     """
     if isinstance(task, Task):
         t = task

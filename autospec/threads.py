@@ -19,8 +19,20 @@ __all__ = ["describe", "pinned"]
 
 
 def describe() -> dict:
-    """The thread counts in effect: ``{"numba": {"threads", "max", "layer"}, "blas": [{"api",
-    "library", "version", "threads"}, ...]}`` (``blas`` is None without ``threadpoolctl``)."""
+    """The thread counts in effect.
+
+    Returns
+    -------
+    dict
+        ``{"numba": {"threads", "max", "layer"}, "blas": [{"api", "library", "version",
+        "threads"}, ...]}`` (``blas`` is None, with a ``note``, without ``threadpoolctl``).
+
+    Examples
+    --------
+    >>> from autospec.threads import describe
+    >>> sorted(describe()["numba"])
+    ['layer', 'max', 'threads']
+    """
     out: dict = {"numba": {"threads": kernels.num_threads(), "max": kernels.max_threads(),
                            "layer": kernels.threading_layer()}}
     try:
@@ -37,15 +49,33 @@ def describe() -> dict:
 
 @contextlib.contextmanager
 def pinned(blas: int | None = 1, numba: int | None = None) -> Iterator[dict]:
-    """Run the block with BLAS limited to ``blas`` threads (None: as it is) and the kernels on
-    ``numba`` threads (None: Numba's default); yields :func:`describe` taken inside, and
-    restores both afterwards.
+    """Run the block with BLAS limited to ``blas`` threads and the kernels on ``numba``
+    threads; restores both afterwards.
+
+    Parameters
+    ----------
+    blas : int or None, default 1
+        BLAS threads (threadpoolctl); None leaves them as they are.
+    numba : int or None, default None
+        Threads of the Numba kernels; None leaves Numba's default (one per core).
+
+    Yields
+    ------
+    dict
+        :func:`describe`, taken inside the block.
 
     Raises
     ------
     ValueError
         if ``blas`` or ``numba`` is below 1, or ``numba`` above Numba's pool
         (:func:`autospec.kernels.max_threads`).
+
+    Examples
+    --------
+    >>> from autospec.threads import pinned
+    >>> with pinned(blas=1, numba=1) as threads:
+    ...     threads["numba"]["threads"]
+    1
     """
     if blas is not None and blas < 1:
         raise ValueError(f"BLAS threads must be >= 1, got {blas}")
