@@ -37,7 +37,8 @@ def test_license_and_citation():
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("BSD 3-Clause License")
     assert "Neither the name of the copyright holder" in text  # the third clause
-    assert _pyproject()["project"]["license"] == {"text": "BSD-3-Clause"}
+    meta = _pyproject()["project"]
+    assert meta["license"] == "BSD-3-Clause" and meta["license-files"] == ["LICENSE"]  # SPDX (PEP 639)
     cff = (ROOT / "CITATION.cff").read_text()
     assert "license: BSD-3-Clause" in cff and "type: software" in cff
     assert "arXiv:2602.09530" in cff and "Learning to Discover Iterative Spectral Algorithms" in cff
