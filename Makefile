@@ -1,18 +1,18 @@
-# Two commands from a fresh clone: `make demo` and `make test`.
+# Two commands from a fresh clone: `make demo` and `make test` (and `make docs`).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MPI_STAMP := $(VENV)/.mpi-tried
 
-.PHONY: demo test test-mpi mpi-install mpi-smoke venv bench bench-kernels clean
+.PHONY: demo test docs test-mpi mpi-install mpi-smoke venv bench bench-kernels clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e ".[test,plot,train,twolevel]"
+	$(PY) -m pip install --quiet -e ".[test,plot,train,twolevel,docs]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -20,9 +20,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/autospec bench --matrices autospec/data --poisson 200 --out bench-out/demo
 
-# `make test` also tries the PETSc back end's dependencies once (best effort, at most 10
-# minutes; they fit CI's time): without apt as root, or if anything fails, it says so in one
-# line and tests/test_petsc.py skips.
+# `make test` runs the test suite, the examples of the docstrings and of docs/ as doctests,
+# and the Sphinx build (tests/test_docs.py). It also tries the PETSc back end's
+# dependencies once (best effort, at most 10 minutes; they fit CI's time): without apt as
+# root, or if anything fails, it says so in one line and tests/test_petsc.py skips.
 test: $(STAMP) $(MPI_STAMP)
 	$(PY) -m pytest -q
 
@@ -66,6 +67,10 @@ mpi-smoke:
 test-mpi: mpi-install
 	$(PY) -m pytest -q tests/test_petsc.py
 
+# The API documentation (Sphinx + numpydoc; warnings are errors): docs/_build/html/index.html
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 bench: $(STAMP)
 	$(PY) -m benchmarks.cg
 
@@ -73,4 +78,4 @@ bench-kernels: $(STAMP)
 	$(PY) -m benchmarks.kernels --suitesparse
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build docs/_generated

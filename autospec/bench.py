@@ -11,6 +11,10 @@ products with ``A``, inner products (3 per CG iteration in scipy's ``cg``:
 ``r.z``, ``p.Ap`` and the residual norm; 2 per probe step), probe, build and
 solve time, the final true relative residual, and for one-level polynomial
 rows the Krylov bound ``ceil(iterations of Jacobi-PCG / (degree + 1))``.
+
+``bench.json`` is ``{"autospec": version, "environment": {...}, "rows": [...]}``; the
+environment records the library versions and the thread counts the run was pinned to
+(:mod:`autospec.threads`: BLAS 1 thread by default, Numba's kernels ``threads``).
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from .scaling import jacobi_scale
 from .validation import as_operator
 
 __all__ = ["matrix_dir", "load_problems", "run", "markdown", "solve_cg", "residual_history",
-           "polynomial_curve", "compare", "time_wins"]
+           "polynomial_curve", "compare", "time_wins", "check_plugins", "environment", "write", "read"]
 
 DEFAULT_DIR = Path("..") / "shared" / "matrices"
 
@@ -86,7 +90,9 @@ def solve_cg(A, b, M=None, rtol: float = 1e-10, maxiter: int = 20000) -> dict:
 def residual_history(A, b, M=None, rtol: float = 1e-10, maxiter: int = 20000, points: int = 400) -> list:
     """``[(iteration, ||b - A x_k|| / ||b||), ...]`` of scipy's CG (for the Fig. 3 plot; an
     extra product with ``A`` per iteration, so it is run apart from the timed solves),
-    thinned to about ``points`` entries."""
+    thinned to about ``points`` entries spaced evenly in log(iteration) (every iteration
+    of a short history is kept; the plot's iteration axis is logarithmic), first and last
+    included."""
     nb = float(np.linalg.norm(b))
     hist = [(0, 1.0)]
 
@@ -94,11 +100,9 @@ def residual_history(A, b, M=None, rtol: float = 1e-10, maxiter: int = 20000, po
         hist.append((len(hist), float(np.linalg.norm(b - A @ xk)) / nb))
 
     spla.cg(A, b, M=M, rtol=rtol, atol=0.0, maxiter=maxiter, callback=cb)
-    step = max(1, len(hist) // points)
-    keep = hist[::step]
-    if keep[-1] != hist[-1]:
-        keep.append(hist[-1])
-    return keep
+    last = len(hist) - 1
+    keep = np.unique(np.concatenate([[0, last], np.rint(np.geomspace(1, max(last, 1), points))]).astype(int))
+    return [hist[i] for i in keep if i <= last]
 
 
 def polynomial_curve(M, points: int = 200) -> dict:
@@ -111,6 +115,17 @@ def polynomial_curve(M, points: int = 200) -> dict:
     lam = np.geomspace(lo, hi, points)
     return {"lam": lam.tolist(), "lam_p": (lam * M.polynomial(lam)).tolist(),
             "ritz": probe.ritz_values.tolist(), "selected": M.coefficients.meta.get("selected")}
+
+
+def check_plugins(polys, degree: int, options: dict | None = None) -> None:
+    """Build each plugin of ``polys`` once on a tiny problem (with ``degree`` and its
+    ``options``), so that a bad name, degree or option fails before the run, with the
+    plugin's own error (``ValueError``, ``TypeError``, ``PluginLoadError``,
+    ``DuplicatePluginError``, ``WeightFileError``)."""
+    options = options or {}
+    A = poisson2d(8)
+    for poly in polys:
+        registry.get(poly, **options.get(poly, {})).build(A, degree=degree)
 
 
 def _warm_up(polys, degree: int, options: dict) -> None:
@@ -137,8 +152,8 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
         options: dict | None = None, curves: bool = True) -> list[dict]:
     """Run the protocol; ``progress(desc)`` is called before each solve (for a progress bar);
     ``options[name]`` are keyword options for ``registry.get(name)`` (e.g. another weight file).
-    With ``curves``, the rows of plain CG and of every one-level polynomial with the
-    first probe size also carry ``history`` (:func:`residual_history`, computed apart
+    With ``curves``, the rows of plain CG, Jacobi-PCG and of every one-level polynomial
+    with the first probe size also carry ``history`` (:func:`residual_history`, computed apart
     from the timed solve) and the polynomial rows ``curve`` (:func:`polynomial_curve`),
     which ``autospec plot`` draws."""
     options = options or {}
@@ -158,6 +173,8 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
         tj = time.perf_counter() - t0  # before the solve: build_s must not include it
         rows.append(_row(name, n, "jacobi", solve_cg(A, b, Mj, rtol, maxiter), build_s=tj))
         jac = rows[-1]
+        if curves:
+            jac["history"] = residual_history(A, b, Mj, rtol, maxiter)
         bound = math.ceil(jac["iterations"] / (degree + 1)) if jac["converged"] else None
         S, _ = jacobi_scale(as_operator(A))
         for steps in probe_steps:
@@ -195,8 +212,8 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
                 step(f"{name}: {label}+{poly}")
                 t0 = time.perf_counter()
                 try:
-                    M = two_level(A, first=first, second=poly, degree=degree, probe_steps=probe_steps[0],
-                                  seed=seed)
+                    M = two_level(A, first=first, second=registry.get(poly, **options.get(poly, {})),
+                                  degree=degree, probe_steps=probe_steps[0], seed=seed)
                 except Exception as exc:
                     rows.append({"matrix": name, "n": n, "method": f"{label}+{poly}",
                                  "probe_steps": probe_steps[0], "error": str(exc)})
@@ -312,11 +329,50 @@ def _best_time(d):
     return f"{r['method']} ({r['total_s']:.3f} s)"
 
 
-def write(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
+def environment(threads: dict | None = None) -> dict:
+    """What the timings depend on besides the code: library versions, the machine, and the
+    thread counts (:func:`autospec.threads.describe`, or ``threads`` as given)."""
+    import platform
+
+    import numba
+    import scipy
+
+    from . import __version__
+    from .threads import describe
+    return {"autospec": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "numba": numba.__version__, "machine": platform.machine(),
+            "processors": os.cpu_count(), "threads": threads if threads is not None else describe()}
+
+
+def write(rows: list[dict], out_dir: Path, env: dict | None = None) -> tuple[Path, Path]:
+    """Write ``bench.json`` (``{"autospec", "environment", "rows"}``) and ``bench.md`` to
+    ``out_dir`` (created if needed); returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     js = out_dir / "bench.json"
     md = out_dir / "bench.md"
-    js.write_text(json.dumps(rows, indent=1, default=str) + "\n")
+    env = env if env is not None else environment()
+    doc = {"autospec": env.get("autospec"), "environment": env, "rows": rows}
+    js.write_text(json.dumps(doc, indent=1, default=str) + "\n")
     md.write_text(markdown(rows) + "\n")
     return js, md
+
+
+def read(path) -> list[dict]:
+    """The rows of a ``bench.json`` (this format, or the bare list of rows that earlier
+    versions wrote).
+
+    Raises
+    ------
+    ValueError
+        if the file cannot be read or is not a ``bench.json``.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read bench results {path}: {exc}") from None
+    rows = doc.get("rows") if isinstance(doc, dict) else doc
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "matrix" in r for r in rows):
+        raise ValueError(f"{path} is not a bench.json written by `autospec bench`")
+    return rows

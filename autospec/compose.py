@@ -12,13 +12,16 @@ First levels come from maintained libraries: incomplete Cholesky IC(0)
 (``"ichol"``) and ICT (``"ict"``) from ``ilupp``, ILU from
 ``scipy.sparse.linalg.spilu`` (``"ilu"``: its ``U`` factor gives the symmetric
 ``M1 = U^{-1} D U^{-T}``, ``D = diag(U)``), smoothed-aggregation and
-Ruge-Stueben AMG V-cycles from ``pyamg`` (``"amg"``, ``"amg-rs"``), and
+Ruge-Stueben AMG V-cycles from ``pyamg`` (``"amg"``, ``"amg-rs"``; built with numpy's
+global generator seeded, so that they are reproducible, and its state restored), and
 ``"jacobi"``.  A factorisation that breaks down raises
 :class:`FirstLevelError` saying so; ``shift=s`` retries on ``A + s diag(A)``
 (a documented, explicit choice, never silent).
 """
 from __future__ import annotations
 
+import contextlib
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -26,12 +29,14 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from . import contract, recurrence
+from .buildinfo import log, probe_record, record
 from .probe import lanczos, lanczos_preconditioned
 from .scaling import magnitude, normalisation, scaled_operator
 from .tasks import PRECONDITION
 from .validation import as_operator, check_vector
 
-__all__ = ["two_level", "first_level", "TwoLevelOperator", "FirstLevelError", "FIRST_LEVELS"]
+__all__ = ["two_level", "first_level", "TwoLevelOperator", "FirstLevelError", "FirstLevel", "JacobiFirstLevel",
+           "FIRST_LEVELS"]
 
 FIRST_LEVELS = ("jacobi", "ichol", "ict", "ilu", "amg", "amg-rs")
 
@@ -50,7 +55,8 @@ def _ichol(A: sp.csr_matrix, kind: str, shift: float, **opts) -> Callable:
     except ImportError:  # pragma: no cover - depends on the environment
         raise FirstLevelError("first='ichol'/'ict' needs the ilupp package: pip install ilupp==1.0.2") from None
     B = _shifted(A, shift).tocsr()
-    hint = "retry with a diagonal shift (shift=0.01 factorises A + 0.01 diag(A)) or use first='amg'"
+    hint = ("retry with a diagonal shift (shift=0.01 factorises A + 0.01 diag(A); `autospec solve --shift 0.01`) "
+            "or use first='amg'")
     try:
         P = ilupp.IChol0Preconditioner(B) if kind == "ichol" else \
             ilupp.ICholTPreconditioner(B, **({"add_fill_in": 10, "threshold": 1e-3} | opts))
@@ -93,15 +99,85 @@ def _ilu(A: sp.csr_matrix, shift: float, **opts) -> Callable:
     return apply
 
 
+@contextlib.contextmanager
+def _seeded_global_rng(seed: int = 0):
+    """pyamg draws random vectors from numpy's global generator (the spectral radius
+    estimate of its smoothed prolongation; its docs: "for precise reproducibility, set
+    numpy.random.seed"): seeded for the build, so that the same ``A`` gives the same
+    hierarchy, and the caller's global state restored afterwards."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def _amg(A: sp.csr_matrix, kind: str, **opts) -> Callable:
     import pyamg
     build = pyamg.smoothed_aggregation_solver if kind == "amg" else pyamg.ruge_stuben_solver
     try:
-        ml = build(A, **opts)
+        with _seeded_global_rng():
+            ml = build(A, **opts)
     except TypeError as exc:  # an option pyamg does not take
         raise TypeError(f"first={kind!r}: pyamg refused first_options {sorted(opts)}: {exc}") from None
     M = ml.aspreconditioner(cycle="V")
     return lambda v: M @ np.asarray(v, dtype=np.float64)
+
+
+class FirstLevel:
+    """A named first level ``v -> M1 v`` from a maintained library (IC, ICT, ILU, AMG).
+
+    Picklable: the libraries' objects are not, so pickling keeps the recipe (the float64
+    CSR matrix, the kind, the shift and the options) and unpickling builds the factorisation
+    or hierarchy again, which is deterministic, so ``M1 v`` is the same afterwards.
+    """
+
+    def __init__(self, A: sp.csr_matrix, kind: str, shift: float = 0.0, **opts: Any):
+        self.A, self.kind, self.shift, self.opts = A, kind, float(shift), dict(opts)
+        self._apply = self._build()
+
+    def _build(self) -> Callable:
+        if self.kind in ("ichol", "ict"):
+            return _ichol(self.A, self.kind, self.shift, **self.opts)
+        if self.kind == "ilu":
+            return _ilu(self.A, self.shift, **self.opts)
+        return _amg(self.A, self.kind, **self.opts)
+
+    def __call__(self, v) -> np.ndarray:
+        return self._apply(v)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_apply"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._apply = self._build()
+
+    def __repr__(self) -> str:
+        return f"FirstLevel({self.kind!r}, n={self.A.shape[0]}, shift={self.shift})"
+
+
+class JacobiFirstLevel:
+    """``v -> D^{-1} v`` (``first="jacobi"``; picklable)."""
+
+    def __init__(self, inverse_diagonal: np.ndarray):
+        self.inverse_diagonal = inverse_diagonal
+
+    def __call__(self, v) -> np.ndarray:
+        return self.inverse_diagonal * np.asarray(v, dtype=np.float64)
+
+
+class _Float64Matvec:
+    """``v -> A v`` in float64 for a validated operator (picklable, unlike a closure)."""
+
+    def __init__(self, op):
+        self.op = op
+
+    def __call__(self, v) -> np.ndarray:
+        return np.asarray(self.op.matvec(np.asarray(v, dtype=self.op.dtype)), dtype=np.float64)
 
 
 #: the options of each first level's library call (None: passed on, the library checks them)
@@ -111,14 +187,53 @@ _FIRST_OPTIONS = {"jacobi": (), "ichol": (), "ict": ("add_fill_in", "threshold")
 
 
 def first_level(A, first="jacobi", shift: float = 0.0, **opts) -> Callable[[np.ndarray], np.ndarray]:
-    """``v -> M1 v`` for the named first level (or a ``LinearOperator`` / callable as given)."""
+    """``v -> M1 v`` for the named first level (or a ``LinearOperator`` / callable as given).
+
+    Parameters
+    ----------
+    A : sparse matrix, ndarray or LinearOperator
+        Symmetric positive definite; a sparse matrix for every named level but ``"jacobi"``.
+    first : str, LinearOperator or callable
+        One of :data:`FIRST_LEVELS`, or an SPD operator ``M1`` (returned as its ``matvec``).
+    shift : float, default 0.0
+        IC, ICT and ILU factorise ``A + shift diag(A)`` instead.
+    **opts
+        Options of the library call (``ilupp.ICholTPreconditioner``, ``scipy.sparse.linalg.spilu``,
+        ``pyamg.smoothed_aggregation_solver`` / ``ruge_stuben_solver``).
+
+    Returns
+    -------
+    callable
+        ``v -> M1 v`` in float64 (:class:`FirstLevel` or :class:`JacobiFirstLevel` for the
+        named levels: picklable).
+
+    Raises
+    ------
+    FirstLevelError
+        if the factorisation breaks down (the message suggests ``shift=``) or ``ilupp`` is
+        missing.
+    ValueError
+        for an unknown name, or a named level other than ``"jacobi"`` without a sparse matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autospec.compose import first_level
+    >>> from autospec.io import poisson2d
+    >>> M1 = first_level(poisson2d(4), "jacobi")
+    >>> M1(np.ones(16))[:2].tolist()
+    [0.25, 0.25]
+    """
     if isinstance(first, spla.LinearOperator):
         return first.matvec
     if callable(first):
         return first
+    if first not in FIRST_LEVELS:
+        raise ValueError(f"unknown first level {first!r}; available: {', '.join(FIRST_LEVELS)}, "
+                         "or pass a LinearOperator")
     allowed = _FIRST_OPTIONS.get(first, ())
     unknown = [k for k in opts if allowed is not None and k not in allowed]
-    if unknown and first in _FIRST_OPTIONS:
+    if unknown:
         raise TypeError(f"first={first!r}: unknown first_options {', '.join(map(repr, unknown))}; "
                         f"it takes {', '.join(allowed) or 'none'}")
     op = as_operator(A)
@@ -130,21 +245,45 @@ def first_level(A, first="jacobi", shift: float = 0.0, **opts) -> Callable[[np.n
         d = op.diagonal()
         if not np.all(d > 0):
             raise FirstLevelError("first='jacobi' needs a positive diagonal (A is not SPD)")
-        inv = 1.0 / d.astype(np.float64)
-        return lambda v: inv * np.asarray(v, dtype=np.float64)
-    A64 = op.csr.astype(np.float64)
-    if first in ("ichol", "ict"):
-        return _ichol(A64, first, shift, **opts)
-    if first == "ilu":
-        return _ilu(A64, shift, **opts)
-    if first in ("amg", "amg-rs"):
-        return _amg(A64, first, **opts)
-    raise ValueError(f"unknown first level {first!r}; available: {', '.join(FIRST_LEVELS)}, "
-                     "or pass a LinearOperator")
+        return JacobiFirstLevel(1.0 / d.astype(np.float64))
+    return FirstLevel(op.csr.astype(np.float64, copy=False), first, shift, **opts)
 
 
 class TwoLevelOperator(spla.LinearOperator):
-    """``M = P(M1 A) M1`` as a ``LinearOperator`` (symmetric; see the module docstring)."""
+    """``M = P(M1 A) M1`` as a ``LinearOperator`` (symmetric; see the module docstring).
+
+    Attributes
+    ----------
+    coefficients : Coefficients
+        ``P``, designed on the probe of ``M1 A``.
+    degree : int
+        Products with ``A`` per application (``degree + 1`` applications of ``M1``).
+    probe : SpectralProbe
+        The preconditioned Lanczos probe of ``M1 A``.
+    first : str or operator
+        The first level as given.
+    second : str
+        The registered name of the polynomial plugin.
+    info : dict
+        What the build chose and what it cost (:mod:`autospec.buildinfo`), with the first
+        level and its setup time.
+
+    Notes
+    -----
+    Applies in float64 and returns ``numpy.result_type(M.dtype, x.dtype)`` (a float32 ``A``
+    and a float64 vector give float64).  Pickling and ``copy.deepcopy`` keep ``M @ v``:
+    named first levels are rebuilt from ``A`` on unpickling (:class:`FirstLevel`); a
+    first level given as an operator must itself be picklable.
+
+    Examples
+    --------
+    >>> import pickle, numpy as np, autospec
+    >>> from autospec.io import poisson2d
+    >>> M = autospec.two_level(poisson2d(10), first="amg")
+    >>> v = np.ones(100)
+    >>> np.array_equal(pickle.loads(pickle.dumps(M)) @ v, M @ v)
+    True
+    """
 
     def __init__(self, A_matvec, M1, coefficients, probe, n: int, dtype, first, second: str,
                  gain: float = 1.0):
@@ -156,12 +295,14 @@ class TwoLevelOperator(spla.LinearOperator):
         self.probe = probe
         self.first = first
         self.second = second
+        self.info: dict = {}
 
     @property
     def degree(self) -> int:
         return self.coefficients.degree
 
     def polynomial(self, lam):
+        """``P(lambda)`` for scalars ``lambda`` in the spectrum of ``M1 A``."""
         return recurrence.evaluate(self.coefficients, lam)
 
     def _X(self, v):
@@ -173,7 +314,7 @@ class TwoLevelOperator(spla.LinearOperator):
         y = recurrence.apply(self.coefficients, self._X, self._M1(v))
         if self.gain != 1.0:
             y = y * self.gain
-        return y.astype(self.dtype, copy=False).reshape(x.shape)
+        return y.astype(np.result_type(self.dtype, x.dtype), copy=False).reshape(x.shape)
 
     def _rmatvec(self, x):
         return self._matvec(x)
@@ -225,7 +366,26 @@ def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int | 
         the probe proves ``M1 A`` is not positive definite.
     TypeError
         unknown plugin options, or build options that do not apply to two levels.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse.linalg as spla, autospec
+    >>> from autospec.io import example_matrix
+    >>> A = example_matrix("bcsstk08")
+    >>> M = autospec.two_level(A, first="amg", second="chebyshev")
+    >>> M
+    <1074x1074 TwoLevelOperator first='amg' second='chebyshev' degree=11>
+    >>> its = []
+    >>> x, info = spla.cg(A, np.ones(1074), M=M, rtol=1e-10, callback=its.append)
+    >>> info, len(its)
+    (0, 8)
+
+    The same through a plugin's ``first=`` option:
+
+    >>> autospec.get("chebyshev", first="amg").build(A).info["first"]
+    'amg'
     """
+    t_start = time.perf_counter()
     plugin = contract.provider(second, PRECONDITION)
     # two-level keys among the instance defaults were passed here explicitly (by the pipeline)
     req = contract.request(plugin, degree, options)
@@ -244,12 +404,24 @@ def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int | 
         op = scaled_operator(op, np.full(op.n, 2.0 ** -k))
     # a first level of an indefinite A is meaningless (and can hide it): a short probe of A first
     lanczos(op, steps=min(op.n, 30), seed=seed).require_positive_definite("A")
+    t0 = time.perf_counter()
     M1 = first_level(op if op.csr is None else op.csr, first, shift, **(first_options or {}))
+    t_first = time.perf_counter() - t0
+    name = first if isinstance(first, str) else type(first).__name__
+    log.debug("%s on %s: first level in %.3g s (shift %g), n=%d", plugin.name, name, t_first, shift, op.n)
+    t0 = time.perf_counter()
     probe = lanczos_preconditioned(op, M1, steps=probe_steps, seed=seed)
+    t_probe = time.perf_counter() - t0
+    log.debug("%s on %s: preconditioned Lanczos probe, %d steps, %.3g s; Ritz values of M1 A in [%.4g, %.4g]",
+              plugin.name, name, probe.steps, t_probe, probe.theta_min, probe.lambda_max_bound)
     probe.require_positive_definite("M1 A")
+    t0 = time.perf_counter()
     co = contract.checked_coefficients(req, probe, op.n, what="M1 A")
-
-    def A_matvec(v):
-        return np.asarray(op.matvec(np.asarray(v, dtype=op.dtype)), dtype=np.float64)
-
-    return TwoLevelOperator(A_matvec, M1, co, probe, op.n, dtype, first, plugin.name, gain=4.0 ** -k)
+    t_coef = time.perf_counter() - t0
+    M = TwoLevelOperator(_Float64Matvec(op), M1, co, probe, op.n, dtype, first, plugin.name, gain=4.0 ** -k)
+    M.info = record(plugin=plugin.name, task=req.task.name, backend="scipy", coefficients=co,
+                    probe=probe_record(probe, seed, t_probe), scaling=None, diagonal=None,
+                    first=name, shift=float(shift),
+                    timings={"first_level_s": t_first, "probe_s": t_probe, "coefficients_s": t_coef,
+                             "total_s": time.perf_counter() - t_start})
+    return M

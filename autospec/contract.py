@@ -27,7 +27,7 @@ from .tasks import Task
 __all__ = ["BUILD_KEYS", "BuildRequest", "request", "checked_coefficients", "plugin_options", "provider"]
 
 #: Options of the build itself (every other option goes to the plugin's ``coefficients``).
-BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric", "fused")
+BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric", "fused", "diagonal")
 #: Hooks of earlier versions, replaced by the plugin's ``tasks``; a plugin that still defines
 #: one is refused rather than silently given other semantics.
 _RETIRED_HOOKS = ("default_scaling", "requires_spd", "normalize")
@@ -110,7 +110,7 @@ def request(plugin, degree=None, options: dict | None = None, *, two_level: bool
     two = {k: opts.pop(k) for k in list(opts) if k in TWO_LEVEL_KEYS} if two_level and "first" in opts else {}
     bound_degree = opts.pop("degree", None)
     names, anything = plugin_options(plugin)
-    task = _tasks.resolve(opts.pop("task", plugin.tasks[0]), plugin.tasks, plugin.name, stacklevel=5)
+    task = _tasks.resolve(opts.pop("task", plugin.tasks[0]), plugin.tasks, plugin.name)
     if "task" in names or anything:
         opts["task"] = task
     degree = bound_degree if degree is None else degree

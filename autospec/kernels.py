@@ -37,12 +37,16 @@ def _preload_tbb() -> str | None:
     Numba prefers TBB (work stealing) over OpenMP, but its ``tbbpool`` module
     only finds ``libtbb.so.12`` on the loader path, which a pip-installed
     ``tbb`` in a virtual environment is not.  Loading the library by path
-    first satisfies that dependency.  This matters: with OpenMP's static
-    schedule a parallel region waits for every thread, so on a machine whose
-    cores are busy with other work one kernel launch costs a scheduler time
-    slice (measured here: 88 ms instead of 1.4 ms for a degree-11 application
-    on a 200x200 Poisson matrix).  An explicit ``NUMBA_THREADING_LAYER`` is
-    respected.
+    before Numba starts its thread pool satisfies that dependency.  This
+    matters: with OpenMP's static schedule a parallel region waits for every
+    thread, so on a machine whose cores are busy with other work one kernel
+    launch costs a scheduler time slice (measured here: 88 ms instead of
+    1.4 ms for a degree-11 application on a 200x200 Poisson matrix).  An
+    explicit ``NUMBA_THREADING_LAYER`` is respected.
+
+    Called once, by :func:`_pool` at the first kernel launch (or the first
+    :func:`num_threads` / :func:`threading_layer`), not at import: importing
+    autospec loads no library of its own.
     """
     if os.environ.get("NUMBA_THREADING_LAYER") or not sys.platform.startswith("linux"):
         return None
@@ -57,14 +61,29 @@ def _preload_tbb() -> str | None:
     return None
 
 
-_TBB = _preload_tbb()
+#: The preloaded ``libtbb`` (None before the first kernel call, or when there is none).
+_TBB: str | None = None
+_POOL_LOCK = threading.Lock()
+_POOL_STARTED = False
 
-import numba  # noqa: E402  (after the TBB preload)
+import numba  # noqa: E402  (Numba's thread pool starts only in _pool, after the TBB preload)
 from numba import njit, prange  # noqa: E402
 
 #: Below this many nonzeros the kernels run on one thread: a parallel launch
 #: costs more than it saves.
 PARALLEL_MIN_NNZ = 100_000
+
+
+def _pool() -> None:
+    """Preload TBB (:func:`_preload_tbb`) and start Numba's thread pool, once per process."""
+    global _TBB, _POOL_STARTED
+    if _POOL_STARTED:
+        return
+    with _POOL_LOCK:
+        if not _POOL_STARTED:
+            _TBB = _preload_tbb()
+            numba.get_num_threads()  # starts the pool, with TBB if it loads
+            _POOL_STARTED = True
 
 
 _LAYER: list = []
@@ -75,7 +94,7 @@ _WORKQUEUE_LOCK = threading.Lock()
 
 def _launch_lock():
     if not _LAYER:
-        numba.get_num_threads()  # starts the pool
+        _pool()
         _LAYER.append(numba.threading_layer())
     return _WORKQUEUE_LOCK if _LAYER[0] == "workqueue" else contextlib.nullcontext()
 
@@ -100,16 +119,33 @@ __all__ = [
     "fused_step",
     "apply_polynomial_csr",
     "num_threads",
+    "max_threads",
+    "set_num_threads",
+    "threading_layer",
 ]
 
 
 def num_threads() -> int:
+    """Numba's thread count for the kernels (starts the thread pool, see :func:`_pool`)."""
+    _pool()
     return numba.get_num_threads()
+
+
+def max_threads() -> int:
+    """The most threads Numba's pool has (``NUMBA_NUM_THREADS``, by default the cores)."""
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (``1 <= n <=`` :func:`max_threads`) for the kernels launched from
+    the calling thread."""
+    _pool()
+    numba.set_num_threads(int(n))
 
 
 def threading_layer() -> str:
     """Numba's threading layer in use (``"tbb"``, ``"omp"`` or ``"workqueue"``)."""
-    numba.get_num_threads()  # launches the pool if needed
+    _pool()
     return numba.threading_layer()
 
 

@@ -9,18 +9,24 @@ table of :mod:`autospec.backends`, and then runs :func:`run`, which is the same 
 numpy/scipy, torch, cupy and PETSc: only device primitives differ
 (:class:`autospec.backends.base.Backend`).  ``first=`` routes to
 :func:`autospec.compose.two_level`, through the same contract.
+
+Every build records what it chose in the operator's ``info`` dict and logs its decisions to
+``logging.getLogger("autospec")`` (:mod:`autospec.buildinfo`).
 """
 from __future__ import annotations
 
+import copy
+import time
 from typing import Any
 
 import numpy as np
 
 from . import backends, contract
+from .buildinfo import log, probe_record, record
 from .compose import two_level
 from .contract import BuildRequest
 from .probe import NotPositiveDefiniteError, SpectralProbe, restarted_lanczos
-from .scaling import ABSOLUTE_OPTIONS, normalisation, resolve_scaling
+from .scaling import ABSOLUTE_OPTIONS, given_diagonal, jacobi_factors, normalisation, resolve_scaling
 from .tasks import INVSQRT
 
 __all__ = ["build", "run", "probe_settings"]
@@ -41,26 +47,67 @@ def probe_settings(req: BuildRequest) -> tuple[str, dict]:
     return method, popts
 
 
+def _diagonal(backend, mat, req: BuildRequest):
+    """``(given diagonal or None, source)``: ``diagonal=`` of the build (checked), for an
+    input without a diagonal of its own (a matrix-free operator)."""
+    own = backend.diagonal(mat) is not None
+    if req.build.get("diagonal") is None:
+        return None, "matrix" if own else None
+    if own:
+        raise ValueError("diagonal= is for matrix-free operators (a LinearOperator); this A has its own "
+                         "diagonal, which Jacobi scaling uses: leave diagonal= out")
+    return given_diagonal(req.build["diagonal"], mat.n), "given"
+
+
 def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
-    """The build sequence on ``backend`` for a checked request (see the module docstring)."""
+    """The build sequence on ``backend`` for a checked request (see the module docstring);
+    the operator's ``info`` records what it chose (:mod:`autospec.buildinfo`)."""
+    t_start = time.perf_counter()
     if "fused" in req.build and not backend.fused_option:
         raise TypeError("fused= is a build option of the torch and cupy back ends (GPU kernels)")
     mat = backend.matrix(A, check_symmetric=bool(req.build.get("check_symmetric", True)))
-    scaling = resolve_scaling(req.scaling, backend.diagonal(mat) is not None)
+    given, source = _diagonal(backend, mat, req)
+    scaling = resolve_scaling(req.scaling, source is not None)
     gain, s_build = 1.0, None
     if scaling == "jacobi":
-        s = s_build = backend.jacobi(mat)
+        s = backend.jacobi(mat) if given is None else backend.from_host(jacobi_factors(given, "diagonal"), mat)
+        s_build = s
     else:  # the operator is gain P(S) with S = A / c: no diagonal scaling in the application
         s = None
         s_build, gain, probe = _normalised(backend, mat, req, probe)
+    log.debug("%s: %s back end, n=%d, %s, task %s, degree %d, scaling %s%s%s", req.plugin.name, backend.name,
+              mat.n, mat.dtype, req.task.name, req.degree, scaling,
+              f" (diagonal {source})" if scaling else
+              (" (no diagonal: pass diagonal= for Jacobi scaling)" if req.scaling == "auto" else ""),
+              f", normalised (A / c, gain c^p = {gain:.3g})" if gain != 1.0 else "")
     S = backend.scaled(mat, s_build)
+    t0 = time.perf_counter()
+    probed = None
     if probe is None and req.plugin.needs_probe:
         method, popts = probe_settings(req)
         probe = backend.probe(S, mat.n, method, popts)
         if req.task == INVSQRT:
             probe = _certified_bottom(backend, S, mat.n, probe, popts.get("seed", 0))
+        probed = probe_record(probe, popts.get("seed"), time.perf_counter() - t0)
+        log.debug("%s: %s probe, %d steps, %d products, %.3g s; Ritz values in [%.4g, %.4g]", req.plugin.name,
+                  probe.method, probe.steps, probe.matvecs, probed["seconds"], probe.theta_min,
+                  probe.lambda_max_bound)
+    t_probe = time.perf_counter() - t0
+    t0 = time.perf_counter()
     co = backend.agree(mat, lambda: contract.checked_coefficients(req, probe, mat.n, dtype=mat.dtype))
-    return backend.operator(mat, S, s, co, probe, req, gain)
+    t_coef = time.perf_counter() - t0
+    if probed is None and probe is not None:  # the caller's (checked above)
+        probed = probe_record(probe, given=True)
+    t0 = time.perf_counter()
+    M = backend.operator(mat, S, s, co, probe, req, gain)
+    t_op = time.perf_counter() - t0
+    M.info = record(plugin=req.plugin.name, task=req.task.name, backend=backend.name, coefficients=co,
+                    probe=probed, scaling=scaling, diagonal=source if scaling else None,
+                    timings={"probe_s": t_probe, "coefficients_s": t_coef, "operator_s": t_op,
+                             "total_s": time.perf_counter() - t_start})
+    if gain != 1.0:
+        M.info["normalisation"] = {"gain": gain, "task_homogeneity": req.task.homogeneity}
+    return M
 
 
 #: ``A^-1/2`` needs the bottom of the spectrum: a probe whose lower estimate is below this
@@ -140,9 +187,17 @@ def build(plugin, A: Any, probe: SpectralProbe | None = None, degree: int | None
     <autospec.polynomial.PolynomialPreconditioner.build>` for the options)."""
     req = contract.request(plugin, degree, options)
     if req.two_level:
+        other = [k for k in req.build if k not in ("probe_steps", "seed")]
+        if other:
+            raise TypeError(f"{', '.join(other)}= do(es) not apply to a two-level preconditioner "
+                            "(first= takes the place of the Jacobi scaling; probe_steps= and seed= set the probe)")
         two = dict(req.two_level)
+        # req.options already hold the instance defaults (checked): the instance handed on has
+        # none, so that its build options are not read a second time
+        bare = copy.copy(plugin)
+        bare.defaults = {}
         # the first level takes the place of the Jacobi scaling; the probe is of M1 A
-        return two_level(A, first=two.pop("first"), second=plugin, degree=req.degree,
+        return two_level(A, first=two.pop("first"), second=bare, degree=req.degree,
                          probe_steps=req.build.get("probe_steps", 50), seed=req.build.get("seed", 0),
                          **two, **req.options)
     return run(backends.for_input(A), A, probe, req)

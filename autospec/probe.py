@@ -40,7 +40,40 @@ class NotPositiveDefiniteError(ValueError):
 
 @dataclass(frozen=True)
 class SpectralProbe:
-    """Ritz values (ascending) with their residual norms, and how they were obtained."""
+    """Ritz values (ascending) with their residual norms, and how they were obtained.
+
+    A probe is all a plugin learns about the operator (Sec. 4.2).  For a symmetric ``X``
+    each pair ``(theta_i, r_i)`` certifies an eigenvalue in ``[theta_i - r_i, theta_i + r_i]``.
+
+    Parameters
+    ----------
+    ritz_values, residuals : array_like
+        Ritz values and their residual norms (one each; sorted here).
+    method : str
+        How they were obtained (``"lanczos"``, ...).
+    steps : int
+        Steps or iterations of the method.
+    n : int
+        Size of the probed operator.
+    matvecs : int, default 0
+        Products with the operator the probe cost.
+    vectors : ndarray, optional
+        Ritz vectors (columns), where the method keeps them.
+    weights : ndarray, optional
+        Lanczos quadrature weights (squared first components of ``T_m``'s eigenvectors).
+
+    Raises
+    ------
+    ValueError
+        for mismatched lengths, no Ritz value, or NaN or Inf.
+
+    Examples
+    --------
+    >>> from autospec import SpectralProbe
+    >>> p = SpectralProbe([2.0, 0.5], [0.01, 0.0], "given", 2, n=10)
+    >>> p.ritz_values.tolist(), p.lambda_max_bound, p.theta_min
+    ([0.5, 2.0], 2.01, 0.5)
+    """
 
     ritz_values: np.ndarray
     residuals: np.ndarray
@@ -249,12 +282,47 @@ def _numpy_dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def lanczos(A, steps: int = 50, seed: int | None = 0, *, check_symmetric: bool = False) -> SpectralProbe:
-    """``steps`` Lanczos steps from a seeded random start; the basis is not stored.
+    """The Lanczos probe (Sec. 4.2, App. D.2): ``steps`` steps from a seeded random start.
 
-    Returns all Ritz values of ``T_m`` with residual norms ``|beta_m s_{m,i}|``.
-    The run stops early on an invariant subspace (``beta_j`` below ``n * eps * ||T||``),
-    in which case the Ritz values are exact eigenvalues and the residuals are 0.
-    Vectors are float64 whatever ``A``'s dtype (:func:`lanczos_loop`).
+    The basis is not stored.  The Ritz values are the eigenvalues of the tridiagonal
+    ``T_m``, the residual norms ``|beta_m s_{m,i}|`` and the quadrature weights
+    ``s_{1,i}^2`` (``s_i`` the eigenvectors of ``T_m``).  The run stops early on an
+    invariant subspace (``beta_j`` below ``n eps ||T||``), where the Ritz values are exact
+    eigenvalues and the residuals 0.  Vectors are float64 whatever ``A``'s dtype
+    (:func:`lanczos_loop`).
+
+    Parameters
+    ----------
+    A : sparse matrix, ndarray or LinearOperator
+        Symmetric (checked only with ``check_symmetric=True``).
+    steps : int, default 50
+        Lanczos steps (products with ``A``), at most ``n``.
+    seed : int or None, default 0
+        Seed of the start vector (:func:`start_vector`; the same on every back end).
+    check_symmetric : bool, default False
+        Validate the symmetry of ``A`` first.
+
+    Returns
+    -------
+    SpectralProbe
+        ``method="lanczos"``, with ``weights``; ``matvecs`` equals the steps run.
+
+    Raises
+    ------
+    TypeError
+        if ``steps`` is not an integer, or ``A`` is not a matrix or operator.
+    ValueError
+        if ``steps < 1``, ``A`` is not square or produces NaN or Inf.
+
+    Examples
+    --------
+    >>> from autospec import lanczos
+    >>> from autospec.io import poisson2d
+    >>> p = lanczos(poisson2d(10), steps=20)
+    >>> p.steps, p.matvecs, p.n
+    (20, 20, 100)
+    >>> print(f"{p.theta_min:.4f} {p.lambda_max_bound:.4f}")  # the spectrum is [0.1620, 7.8380]
+    0.1620 7.8392
     """
     op = as_operator(A, check_symmetric=check_symmetric)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
@@ -270,11 +338,45 @@ def lanczos(A, steps: int = 50, seed: int | None = 0, *, check_symmetric: bool =
 
 
 def lanczos_preconditioned(A, M1, steps: int = 50, seed: int | None = 0) -> SpectralProbe:
-    """Lanczos for the spectrum of ``M1 A`` (``A``, ``M1`` symmetric, ``M1`` positive definite),
-    i.e. the spectrum CG sees with preconditioner ``M1``: Lanczos on ``A M1`` in the
-    ``M1``-inner product, which is self-adjoint there.  Each step costs one product
-    with ``A`` and one application of ``M1``, as a PCG iteration does; no basis is
-    stored.  ``M1`` is a callable or anything with ``matvec``.
+    """Lanczos for the spectrum of ``M1 A``: the spectrum CG sees with preconditioner ``M1``.
+
+    Lanczos on ``A M1`` in the ``M1``-inner product, which is self-adjoint there.  Each
+    step costs one product with ``A`` and one application of ``M1``, as a PCG iteration
+    does; no basis is stored.  This is the probe of the two-level preconditioner
+    (:func:`autospec.two_level`).
+
+    Parameters
+    ----------
+    A : sparse matrix, ndarray or LinearOperator
+        Symmetric.
+    M1 : callable or LinearOperator
+        ``v -> M1 v``, symmetric positive definite (anything with ``matvec`` or a callable).
+    steps : int, default 50
+        Lanczos steps, at most ``n``.
+    seed : int or None, default 0
+        Seed of the start vector.
+
+    Returns
+    -------
+    SpectralProbe
+        ``method="lanczos_preconditioned"``: Ritz values of ``M1 A``.
+
+    Raises
+    ------
+    ValueError
+        if ``steps < 1``, or ``A`` or ``M1`` produce NaN or Inf.
+    NotPositiveDefiniteError
+        if ``M1`` is proven not positive definite (``r . M1 r <= 0``).
+
+    Examples
+    --------
+    >>> from autospec.compose import first_level
+    >>> from autospec.io import poisson2d
+    >>> from autospec.probe import lanczos_preconditioned
+    >>> A = poisson2d(10)
+    >>> p = lanczos_preconditioned(A, first_level(A, "jacobi"), steps=10)
+    >>> print(p.method, f"{p.lambda_max_bound:.4f}")  # D^-1 A has its spectrum in (0, 2)
+    lanczos_preconditioned 1.9815
     """
     op = as_operator(A, check_symmetric=False)
     apply_m = M1 if callable(M1) and not hasattr(M1, "matvec") else M1.matvec
@@ -335,7 +437,42 @@ def subspace_iteration(A, iters: int = 20, k: int = 20, which: str = "both", see
     ``which="largest"`` iterates with ``X``; ``"smallest"`` with ``sigma I - X``
     where ``sigma`` (``shift``) defaults to a Lanczos upper bound of ``lambda_max``;
     ``"both"`` does both and returns ``2k`` Ritz pairs.  Ritz values are those
-    of ``X`` (Rayleigh-Ritz with ``X``), residuals are ``||X y - theta y||``.
+    of ``X`` (Rayleigh-Ritz with ``X``), residuals are ``||X y - theta y||``.  This is
+    the probe of the learned filter (Alg. 2).
+
+    Parameters
+    ----------
+    A : sparse matrix, ndarray or LinearOperator
+        Symmetric.
+    iters : int, default 20
+        Block iterations.
+    k : int, default 20
+        Block size (at most ``n``).
+    which : ``"largest"``, ``"smallest"`` or ``"both"`` (default)
+    seed : int or None, default 0
+        Seed of the start block.
+    shift : float, optional
+        ``sigma`` for ``"smallest"`` (default: a 30-step Lanczos bound of ``lambda_max``).
+    check_symmetric : bool, default False
+        Validate the symmetry of ``A`` first.
+
+    Returns
+    -------
+    SpectralProbe
+        With the Ritz vectors in ``vectors``; ``matvecs`` counts the products with ``A``.
+
+    Raises
+    ------
+    ValueError
+        for an unknown ``which``, or ``iters`` or ``k`` below 1.
+
+    Examples
+    --------
+    >>> from autospec import subspace_iteration
+    >>> from autospec.io import poisson2d
+    >>> p = subspace_iteration(poisson2d(10), iters=10, k=4, which="largest")
+    >>> p.method, p.ritz_values.round(3).tolist(), p.matvecs
+    ('subspace_iteration[largest]', [6.976, 7.07, 7.333, 7.631], 44)
     """
     if which not in ("largest", "smallest", "both"):
         raise ValueError(f"subspace_iteration: which must be 'largest', 'smallest' or 'both', got {which!r}")
@@ -389,6 +526,39 @@ def restarted_lanczos(A, nev: int, ncv: int, restarts: int = 20, which: str = "S
     ``ncv`` Ritz values of the last basis, converged or not, with residual
     norms ``|beta s_{m,i}|`` and Ritz vectors.  Costs ``ncv + restarts (ncv -
     nev)`` products with ``A``.
+
+    Parameters
+    ----------
+    A : sparse matrix, ndarray or LinearOperator
+        Symmetric.
+    nev : int
+        Wanted pairs kept at each restart (``1 <= nev < n``).
+    ncv : int
+        Basis size (at least ``nev + 2``, at most ``n``).
+    restarts : int, default 20
+    which : ``"SA"`` (default, smallest) or ``"LA"`` (largest)
+    seed : int or None, default 0
+    tol : float, default 0.0
+        Stop once the wanted pairs have residuals ``<= tol |theta|`` (0: run every restart).
+    check_symmetric : bool, default False
+
+    Returns
+    -------
+    SpectralProbe
+        ``method="restarted_lanczos"``, ``steps`` = restarts run, with Ritz vectors.
+
+    Raises
+    ------
+    ValueError
+        for an unknown ``which``, ``nev`` out of range, or NaN or Inf from ``A``.
+
+    Examples
+    --------
+    >>> from autospec.io import poisson2d
+    >>> from autospec.probe import restarted_lanczos
+    >>> p = restarted_lanczos(poisson2d(10), nev=4, ncv=16, restarts=5)
+    >>> print(f"{p.theta_min:.4f}")  # lambda_min = 0.1620
+    0.1620
     """
     if which not in ("SA", "LA"):
         raise ValueError(f"restarted_lanczos: which must be 'SA' or 'LA', got {which!r}")
@@ -463,6 +633,38 @@ def eigsh_warm_start(A, k: int = 10, iters: int = 20, ncv: int | None = None, wh
     the restarts computed.  :func:`restarted_lanczos` returns all ``ncv`` Ritz
     values of the last basis with their residual norms and Ritz vectors, at the
     same cost (``ncv + iters (ncv - k - 5)`` products).
+
+    Parameters
+    ----------
+    A : sparse matrix, ndarray or LinearOperator
+        Symmetric.
+    k : int, default 10
+        Wanted eigenpairs (``k + 5`` are kept at each restart).
+    iters : int, default 20
+        Restarts.
+    ncv : int, optional
+        Basis size (default ``4 k``).
+    which : ``"SA"`` (default) or ``"LA"`` (``"SM"``/``"LM"`` are read as these)
+    seed : int or None, default 0
+    check_symmetric : bool, default False
+
+    Returns
+    -------
+    SpectralProbe
+        ``method="eigsh_warm_start"``, with Ritz vectors.
+
+    Raises
+    ------
+    ValueError
+        for an unknown ``which`` or an operator too small for ``k``.
+
+    Examples
+    --------
+    >>> from autospec import eigsh_warm_start
+    >>> from autospec.io import poisson2d
+    >>> p = eigsh_warm_start(poisson2d(10), k=4)
+    >>> p.ritz_values[:4].round(4).tolist()  # the 4 smallest eigenvalues
+    [0.162, 0.3985, 0.3985, 0.635]
     """
     op = as_operator(A, check_symmetric=check_symmetric)
     n = op.n
@@ -485,7 +687,32 @@ _METHODS = {"lanczos": lanczos, "subspace_iteration": subspace_iteration, "eigsh
 
 
 def probe(A, method: str = "lanczos", **options) -> SpectralProbe:
-    """Run the probe ``method`` (``"lanczos"``, ``"subspace_iteration"`` or ``"eigsh"``)."""
+    """Run the probe ``method`` on ``A``.
+
+    Parameters
+    ----------
+    A : sparse matrix, ndarray or LinearOperator
+    method : ``"lanczos"`` (default), ``"subspace_iteration"`` or ``"eigsh"``
+        :func:`lanczos`, :func:`subspace_iteration` or :func:`eigsh_warm_start`.
+    **options
+        That function's options (``steps``, ``iters``, ``k``, ``seed``, ...).
+
+    Returns
+    -------
+    SpectralProbe
+
+    Raises
+    ------
+    ValueError
+        for an unknown method (and whatever the method raises).
+
+    Examples
+    --------
+    >>> from autospec.io import poisson2d
+    >>> from autospec.probe import probe
+    >>> probe(poisson2d(10), "lanczos", steps=10).steps
+    10
+    """
     try:
         fn = _METHODS[method]
     except KeyError:

@@ -52,9 +52,35 @@ def _as_seq(x, name: str) -> np.ndarray:
 class Coefficients:
     """Coefficient sequences of eq. (4): layers ``k = 1..d`` (index ``k - 1``).
 
-    ``rho[d-1]`` belongs to the readout ``M_d``, which has no accumulator
-    update, and must be zero.  ``meta`` carries free-form provenance
-    (plugin name, interval, ...); it never changes the polynomial.
+    A plugin's only product: the polynomial ``P`` that every back end applies by the
+    recurrence of eq. (5) (module docstring).  Immutable.
+
+    Parameters
+    ----------
+    rho, gamma, eta, alpha, beta : array_like
+        The ``d`` values of each sequence.  ``rho[d-1]`` belongs to the readout ``M_d``,
+        which has no accumulator update, and must be zero.
+    meta : dict, optional
+        Free-form provenance (plugin name, interval, verification, fallback); it never
+        changes the polynomial and is not compared by ``==``.
+
+    Raises
+    ------
+    ValueError
+        for sequences of unequal length, none, NaN or Inf, or ``rho[d-1] != 0``.
+
+    See Also
+    --------
+    from_chebyshev, from_monomial, from_expansion, three_term, basis_expansion
+
+    Examples
+    --------
+    >>> from autospec import Coefficients
+    >>> co = Coefficients.from_monomial([1.0, 2.0, 3.0])  # P(x) = 1 + 2x + 3x^2
+    >>> co
+    Coefficients(degree=2, layers=1, monomial)
+    >>> co([0.0, 1.0, 2.0]).tolist()
+    [1.0, 6.0, 17.0]
     """
 
     rho: np.ndarray
@@ -121,6 +147,8 @@ class Coefficients:
 
     @classmethod
     def from_array(cls, arr, meta: dict | None = None) -> "Coefficients":
+        """Coefficients from a ``(d, 5)`` array of rows ``(rho, gamma, eta, alpha, beta)``
+        (:meth:`as_array`'s layout)."""
         arr = np.asarray(arr, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[1] != 5:
             raise ValueError(f"Coefficients.from_array: expected shape (d, 5), got {arr.shape}")
@@ -331,7 +359,31 @@ class Coefficients:
 
     @classmethod
     def from_monomial(cls, c, meta: dict | None = None) -> "Coefficients":
-        """``P(x) = sum_j c_j x^j`` (Horner's rule as a three-term recurrence)."""
+        """``P(x) = sum_j c_j x^j`` (Horner's rule as a three-term recurrence).
+
+        Parameters
+        ----------
+        c : array_like
+            Monomial coefficients, lowest degree first.
+        meta : dict, optional
+            Provenance merged into ``meta`` (``name="monomial"``).
+
+        Returns
+        -------
+        Coefficients
+            Of degree ``len(c) - 1`` (at least 1 layer).
+
+        Raises
+        ------
+        ValueError
+            if ``c`` contains NaN or Inf.
+
+        Examples
+        --------
+        >>> from autospec import Coefficients
+        >>> Coefficients.from_monomial([0.5]).degree  # the constant 1/2: no product with X
+        0
+        """
         c = np.atleast_1d(np.asarray(c, dtype=np.float64))
         m = max(len(c) - 1, 1)
         return cls.from_expansion(c, np.zeros(m), np.ones(m), None,
@@ -343,6 +395,32 @@ class Coefficients:
         """``P(x) = sum_j c_j T_j(theta(x))`` with ``theta`` mapping ``interval``
         ``[a, b]`` onto ``[-1, 1]``, ``theta(x) = (2x - (a + b)) / (b - a)``
         (the convention of App. E and :mod:`numpy.polynomial.chebyshev`).
+
+        Parameters
+        ----------
+        c : array_like
+            Chebyshev coefficients, ``T_0`` first.
+        interval : (a, b), default (-1, 1)
+            A finite interval, ``a < b``.
+        meta : dict, optional
+            Provenance merged into ``meta`` (``name="chebyshev"``, ``interval``).
+
+        Returns
+        -------
+        Coefficients
+            Evaluated by Clenshaw's recurrence (stable for high degrees).
+
+        Raises
+        ------
+        ValueError
+            for an empty or infinite interval, or NaN or Inf in ``c``.
+
+        Examples
+        --------
+        >>> from autospec import Coefficients
+        >>> T2 = Coefficients.from_chebyshev([0, 0, 1], interval=(0, 2))  # T_2(x - 1)
+        >>> T2([0.0, 1.0, 2.0]).tolist()
+        [1.0, -1.0, 1.0]
         """
         a, b = (float(v) for v in interval)
         if not (np.isfinite(a) and np.isfinite(b) and b > a):
@@ -421,6 +499,30 @@ def evaluate(co: Coefficients, lam, normalize: bool = False) -> np.ndarray:
     With ``normalize=True`` the state is divided by its max-norm over ``lam``
     after every layer (Sec. 4.3), so the result is ``P(lambda) / s`` for one
     positive ``s``: the shape of ``P`` without overflow at high degree.
+
+    Parameters
+    ----------
+    co : Coefficients
+    lam : array_like
+        Points (eigenvalues) to evaluate at.
+    normalize : bool, default False
+
+    Returns
+    -------
+    ndarray
+        ``P(lam)`` in float64, of ``lam``'s shape.
+
+    Raises
+    ------
+    ValueError
+        if ``lam`` cannot be converted to float64.
+
+    Examples
+    --------
+    >>> from autospec import Coefficients
+    >>> from autospec.recurrence import evaluate
+    >>> evaluate(Coefficients.from_monomial([1.0, 2.0, 3.0]), [1.0, 2.0]).tolist()
+    [6.0, 17.0]
     """
     lam = np.asarray(lam, dtype=np.float64)
     z = np.ones_like(lam)
@@ -437,6 +539,34 @@ def apply(co: Coefficients, matvec: Callable, z, normalize: bool = False):
     one product with ``X`` per layer, no ``n x n`` object.  ``normalize=True``
     divides the state by its 2-norm (per column for blocks) after each layer
     (Sec. 4.3); the result is then ``P(X) z`` up to a positive factor per column.
+
+    Parameters
+    ----------
+    co : Coefficients
+    matvec : callable
+        ``v -> X v`` (also for blocks when ``z`` is one).
+    z : array
+        A vector ``(n,)`` or block ``(n, k)``: numpy, torch or cupy.
+    normalize : bool, default False
+
+    Returns
+    -------
+    array
+        ``P(X) z``, of ``z``'s type.
+
+    Raises
+    ------
+    ValueError
+        whatever ``matvec`` raises for a vector of the wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autospec import Coefficients
+    >>> from autospec.recurrence import apply
+    >>> X = np.diag([1.0, 2.0])
+    >>> apply(Coefficients.from_monomial([1.0, 2.0, 3.0]), lambda v: X @ v, np.ones(2)).tolist()
+    [6.0, 17.0]
     """
     if not hasattr(z, "shape"):
         z = np.asarray(z)
@@ -461,7 +591,32 @@ def state_peak(co: Coefficients, lam) -> float:
 
 
 def dense(co: Coefficients, X: np.ndarray) -> np.ndarray:
-    """The matrix ``P(X)`` for a small dense ``X`` (``V_0 = I``)."""
+    """The matrix ``P(X)`` for a small dense ``X`` (``V_0 = I``).
+
+    Parameters
+    ----------
+    co : Coefficients
+    X : array_like
+        A square matrix.
+
+    Returns
+    -------
+    ndarray
+        ``P(X)``, ``n x n``.
+
+    Raises
+    ------
+    ValueError
+        if ``X`` is not square.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autospec import Coefficients
+    >>> from autospec.recurrence import dense
+    >>> dense(Coefficients.from_monomial([1.0, 2.0, 3.0]), np.diag([1.0, 2.0])).tolist()
+    [[6.0, 0.0], [0.0, 17.0]]
+    """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] != X.shape[1]:
         raise ValueError(f"dense: X must be square, got shape {X.shape}")

@@ -20,7 +20,8 @@ import scipy.sparse.linalg as spla
 from .validation import Operator
 
 __all__ = ["SCALINGS", "resolve_scaling", "nonpositive_diagonal_error", "jacobi_factors", "jacobi_scale",
-           "scaled_operator", "NORMAL_RANGE", "normalisation", "magnitude", "ABSOLUTE_OPTIONS"]
+           "scaled_operator", "NORMAL_RANGE", "normalisation", "magnitude", "ABSOLUTE_OPTIONS",
+           "given_diagonal", "ScaledLinearOperator"]
 
 #: Without Jacobi scaling, an operator whose largest entry lies outside ``[2^-40, 2^40]`` is
 #: normalised: the polynomial is built for ``A / c`` with ``c = 4^k`` near that entry (a power
@@ -51,8 +52,40 @@ def resolve_scaling(scaling, has_diagonal: bool) -> str | None:
         return "jacobi" if has_diagonal else None
     if scaling == "jacobi" and not has_diagonal:
         raise ValueError("scaling='jacobi' needs the diagonal, which a LinearOperator does not expose; "
-                         "pass a sparse or dense matrix, or scaling=None")
+                         "pass it as diagonal=, or a sparse or dense matrix, or scaling=None")
     return scaling
+
+
+def given_diagonal(diagonal, n: int) -> np.ndarray:
+    """The caller's ``diagonal=`` (the diagonal of a matrix-free ``A``), checked: a real
+    vector of length ``n`` with finite, positive entries; returned as a new float64 array.
+
+    Raises
+    ------
+    TypeError
+        if it is not a real numeric vector.
+    ValueError
+        if its length is not ``n``, or an entry is not finite or not positive.
+    """
+    try:
+        d = np.array(diagonal, copy=True)
+    except Exception as exc:  # e.g. a ragged list
+        raise TypeError(f"diagonal= must be a vector of {n} numbers: {exc}") from None
+    if d.dtype.kind not in "biuf":
+        raise TypeError(f"diagonal= must be a real vector, got dtype {d.dtype}")
+    if d.shape != (n,):
+        raise ValueError(f"diagonal= has shape {d.shape}; A has size {n}, so it needs shape ({n},)")
+    d = d.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(d))
+    if bad.size:
+        raise ValueError(f"diagonal= contains NaN or Inf (diagonal[{int(bad[0])}] = {d[bad[0]]}, "
+                         f"{bad.size} in all)")
+    bad = np.flatnonzero(~(d > 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"diagonal= has a non-positive entry diagonal[{i}] = {d[i]:.4g} ({bad.size} in all): "
+                         "not the diagonal of an SPD operator, and Jacobi scaling needs a positive one")
+    return d
 
 
 def nonpositive_diagonal_error(index: int, value: float, count: int, name: str = "A") -> ValueError:
@@ -97,22 +130,36 @@ def normalisation(magnitude: float) -> int:
     return int(np.round(np.log2(magnitude) / 2.0))
 
 
+class ScaledLinearOperator(spla.LinearOperator):
+    """``S = diag(s) A diag(s)`` for a matrix-free ``A`` (a validated :class:`Operator`):
+    ``S v = s * (A (s * v))``, one product with ``A`` each (picklable when ``A`` is)."""
+
+    def __init__(self, op: Operator, s: np.ndarray):
+        super().__init__(dtype=op.dtype, shape=op.shape)
+        self._op = op
+        self._s = np.asarray(s)
+
+    def _matvec(self, x):
+        x = np.asarray(x).reshape(-1)
+        return self._s * np.asarray(self._op.matvec(self._s * x)).reshape(-1)
+
+    def _matmat(self, X):
+        s = self._s[:, None]
+        return s * np.asarray(self._op.matvec(s * np.asarray(X)))
+
+    def _adjoint(self):
+        return self
+
+
 def scaled_operator(op: Operator, s: np.ndarray) -> Operator:
-    """``diag(s) A diag(s)`` as a new :class:`Operator` (CSR in ``A``'s pattern, or dense)."""
+    """``diag(s) A diag(s)`` as a new :class:`Operator` (CSR in ``A``'s pattern, dense, or
+    matrix-free through :class:`ScaledLinearOperator`)."""
+    if op.linop is not None:
+        return Operator(shape=op.shape, dtype=op.dtype, linop=ScaledLinearOperator(op, s))
     if op.csr is not None:
         A = op.csr
         rows = np.repeat(s, np.diff(A.indptr))
         S = sp.csr_matrix((A.data * rows * s[A.indices], A.indices.copy(), A.indptr.copy()), shape=A.shape)
         return Operator(shape=op.shape, dtype=op.dtype, csr=S, bounds=op.bounds)
-    if op.array is not None:
-        arr = op.array * s[:, None] * s[None, :]
-        return Operator(shape=op.shape, dtype=op.dtype, array=arr)
-    lin = op.linop
-
-    def mv(v):
-        v = np.asarray(v)
-        d = s if v.ndim == 1 else s[:, None]
-        return d * np.asarray(lin.matvec(d * v) if v.ndim == 1 else lin.matmat(d * v))
-
-    return Operator(shape=op.shape, dtype=op.dtype,
-                    linop=spla.LinearOperator(op.shape, matvec=mv, matmat=mv, dtype=op.dtype))
+    arr = op.array * s[:, None] * s[None, :]
+    return Operator(shape=op.shape, dtype=op.dtype, array=arr)

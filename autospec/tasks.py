@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import _caller
 from .recurrence import Coefficients, evaluate
 
 __all__ = ["Task", "PRECONDITION", "FILTER", "INVSQRT", "TASKS", "DEPRECATED_SPELLINGS", "resolve"]
@@ -111,13 +112,39 @@ DEPRECATED_SPELLINGS = {"solve": PRECONDITION, "linear": PRECONDITION, "inverse"
                         "eigen": FILTER}
 
 
-def resolve(task, supported=None, who: str = "", stacklevel: int = 3) -> Task:
+def resolve(task, supported=None, who: str = "", stacklevel: int | None = None) -> Task:
     """The :class:`Task` for ``task`` (a Task or a spelling), checked against ``supported``.
+
+    Parameters
+    ----------
+    task : Task or str
+        ``"precondition"``, ``"filter"``, ``"invsqrt"`` (or a deprecated spelling, with a
+        ``DeprecationWarning`` that points at the caller).
+    supported : sequence of Task, optional
+        The tasks the plugin provides.
+    who : str, default ""
+        The plugin's name, for messages.
+    stacklevel : int, optional
+        Of the deprecation warning (default: the first frame outside autospec).
+
+    Returns
+    -------
+    Task
 
     Raises
     ------
     ValueError
         for an unknown spelling, or a task the plugin ``who`` does not support.
+
+    Examples
+    --------
+    >>> from autospec import tasks
+    >>> tasks.resolve("invsqrt") is tasks.INVSQRT
+    True
+    >>> tasks.resolve("filter", supported=(tasks.PRECONDITION,), who="richardson")
+    Traceback (most recent call last):
+        ...
+    ValueError: richardson provides no eigenvalue filter (task='filter'); its tasks: precondition
     """
     if isinstance(task, Task):
         t = task
@@ -126,7 +153,7 @@ def resolve(task, supported=None, who: str = "", stacklevel: int = 3) -> Task:
     elif isinstance(task, str) and task in DEPRECATED_SPELLINGS:
         t = DEPRECATED_SPELLINGS[task]
         warnings.warn(f"task={task!r} is deprecated; use task={t.name!r}", DeprecationWarning,
-                      stacklevel=stacklevel)
+                      stacklevel=stacklevel or _caller.stacklevel())
     else:
         raise ValueError(f"{who + ': ' if who else ''}task must be one of "
                          f"{', '.join(map(repr, TASKS))}, got {task!r}")

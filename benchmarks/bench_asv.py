@@ -1,4 +1,9 @@
-"""asv benchmark classes: ``asv run --python=same`` (configuration in ``asv.conf.json``).
+"""asv benchmark classes (configuration in ``asv.conf.json``).
+
+``asv continuous main HEAD`` builds both commits into virtualenvs, runs the suite on each
+and prints the changes (results stay in ``.asv/results``; ``asv compare main HEAD`` shows
+them again); ``asv run --python=same`` benchmarks the autospec installed in the current
+environment.
 
 ``time_*`` methods are timed by asv, ``track_*`` methods report CG iteration counts,
 filtered-operator applications (eigenvalues) and ``X^{-1/2}`` errors
@@ -9,6 +14,11 @@ package, generated problems (:mod:`autospec.gallery`), and -- when the matrix di
 aft01.  The scripts ``benchmarks.cg``, ``benchmarks.kernels``, ``benchmarks.eigen``,
 ``benchmarks.invsqrt`` and ``benchmarks.genome`` and ``autospec bench`` run the
 full protocols without asv.
+
+Threads are pinned when asv imports this module (every benchmark runs in a fresh
+process): BLAS to ``$AUTOSPEC_BLAS_THREADS`` (default 1) with threadpoolctl, Numba's
+kernels to ``$AUTOSPEC_THREADS`` (default: Numba's, one per core); ``Threads`` records
+both in the results of every commit.
 """
 from __future__ import annotations
 
@@ -24,6 +34,24 @@ from autospec.compose import FirstLevelError, two_level
 from autospec.io import example_matrix, poisson2d
 
 _SHARED = Path(os.environ.get("AUTOSPEC_MATRICES") or Path(__file__).resolve().parents[2] / "shared" / "matrices")
+
+
+def _pin_threads():
+    """BLAS and Numba thread counts for the whole process (see the module docstring); works
+    with the autospec of any commit (only ``autospec.kernels.num_threads`` is needed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - asv.conf.json installs it
+        pass
+    else:
+        threadpool_limits(limits=int(os.environ.get("AUTOSPEC_BLAS_THREADS", "1")), user_api="blas")
+    if os.environ.get("AUTOSPEC_THREADS"):
+        kernels.num_threads()  # starts the pool (after autospec's TBB preload)
+        import numba
+        numba.set_num_threads(int(os.environ["AUTOSPEC_THREADS"]))
+
+
+_pin_threads()
 
 
 def problem(name: str):
@@ -160,3 +188,18 @@ class Kernels:
 
     def time_csr_matvec(self):
         kernels.csr_matvec(self.A, self.x)
+
+
+class Threads:
+    """The thread counts the other benchmarks ran with (recorded with every commit's results)."""
+
+    def track_blas_threads(self):
+        try:
+            from threadpoolctl import threadpool_info
+        except ImportError:  # pragma: no cover
+            return float("nan")
+        counts = [d["num_threads"] for d in threadpool_info() if d.get("user_api") == "blas"]
+        return max(counts) if counts else float("nan")
+
+    def track_numba_threads(self):
+        return kernels.num_threads()

@@ -15,7 +15,6 @@ import statistics
 import time
 
 import numpy as np
-import numba
 from numba import njit, prange
 
 from autospec import kernels
@@ -104,7 +103,8 @@ def main(argv=None) -> None:
     ap.add_argument("--matrices", default=None, help="matrix directory (default $AUTOSPEC_MATRICES or ../shared/matrices)")
     args = ap.parse_args(argv)
 
-    print(f"threads: {numba.get_num_threads()} ({numba.threading_layer() if hasattr(numba, 'threading_layer') else ''})")
+    # through autospec.kernels: it preloads TBB before Numba's thread pool starts
+    print(f"threads: {kernels.num_threads()} ({kernels.threading_layer()})")
     bw = bandwidth(args.repeat)
     print(f"parallel copy bandwidth (read+write): {bw / 1e9:.2f} GB/s")
     side = int(round(np.sqrt(args.n)))

@@ -9,6 +9,9 @@ Test modules import the plain helpers with ``from conftest import ...``
 """
 from __future__ import annotations
 
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -126,3 +129,42 @@ def small_spd():
 @pytest.fixture
 def rng():
     return np.random.default_rng(20240601)
+
+
+# --------------------------------------------------------------------------
+# Plugin registry: a fresh scan over throw-away distributions (test_registry, test_cli)
+
+@pytest.fixture
+def fresh_registry(monkeypatch):
+    """Force a re-scan of the entry points; the real registry state is restored afterwards."""
+    from autospec import registry
+    monkeypatch.setattr(registry, "_scanned", False)
+    monkeypatch.setattr(registry, "_entries", {})
+    monkeypatch.setattr(registry, "_qualified", {})
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A throw-away site directory on sys.path; factory ``add(dist, version, entry_points, modules)``."""
+    created_modules = []
+
+    def add(dist: str, entry_points: dict[str, str], modules: dict[str, str], version: str = "0.1"):
+        for mod, src in modules.items():
+            pkg = tmp_path / mod
+            pkg.mkdir()
+            (pkg / "__init__.py").write_text(textwrap.dedent(src))
+            created_modules.append(mod)
+        info = tmp_path / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+        (info / "entry_points.txt").write_text(f"[autospec.preconditioners]\n{lines}\n")
+
+    yield add, tmp_path, monkeypatch
+    for mod in created_modules:
+        sys.modules.pop(mod, None)
+
+
+def activate(site_tuple):
+    _, path, monkeypatch = site_tuple
+    monkeypatch.syspath_prepend(str(path))  # also invalidates importlib's caches

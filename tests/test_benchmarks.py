@@ -55,3 +55,29 @@ def test_every_benchmark_module_imports_without_running():
     from pathlib import Path
     for f in sorted((Path(__file__).resolve().parent.parent / "benchmarks").glob("*.py")):
         importlib.import_module(f"benchmarks.{f.stem}")
+
+
+def test_threads_are_pinned_and_recorded():
+    from autospec import kernels
+    t = bench_asv.Threads()
+    assert t.track_numba_threads() == kernels.num_threads() >= 1
+    blas = t.track_blas_threads()
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        assert blas != blas  # nan: not recorded without threadpoolctl
+    else:
+        assert blas == 1  # pinned at import (AUTOSPEC_BLAS_THREADS unset)
+
+
+def test_asv_config_compares_commits():
+    """``asv continuous`` refuses a range in an "existing" environment: the config builds
+    virtualenvs (asv reads // comments, plain json does not)."""
+    import json
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "asv.conf.json").read_text()
+    conf = json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.M))
+    assert conf["environment_type"] == "virtualenv" and "example.invalid" not in conf["project_url"]
+    assert "threadpoolctl" in conf["matrix"]["req"]
+    assert all("{build_cache_dir}" in c for c in conf["build_command"])

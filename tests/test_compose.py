@@ -111,3 +111,14 @@ def test_ic0_breakdown_on_kershaw_matrix_is_reported():
     M1 = first_level(K, "ichol", shift=1.0)
     v = np.ones(4)
     assert np.all(np.isfinite(M1(v))) and v @ M1(v) > 0
+
+
+def test_build_options_bound_to_the_instance_reach_the_two_level_probe():
+    """``get(name, first=..., seed=..., probe_steps=...)``: the instance's build options set the
+    probe of M1 A, as when they are given to build()."""
+    from conftest import poisson2d
+    A = poisson2d(10)
+    bound = autospec.get("chebyshev", first="amg", seed=3, probe_steps=20).build(A)
+    given = autospec.get("chebyshev").build(A, first="amg", seed=3, probe_steps=20)
+    assert bound.probe.steps == given.probe.steps == 20
+    np.testing.assert_array_equal(bound.probe.ritz_values, given.probe.ritz_values)

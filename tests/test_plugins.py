@@ -333,11 +333,39 @@ def test_float32_input_gives_float32_operator(small_spd):
     x = np.random.default_rng(1).standard_normal(30)
     y32 = M32 @ x.astype(np.float32)
     assert y32.dtype == np.float32
-    assert (M32 @ x).dtype == np.float32
     y64 = M64 @ x
     assert np.allclose(y32, y64, rtol=1e-3, atol=1e-4 * np.abs(y64).max())
     Y = M32 @ np.ones((30, 2), dtype=np.float32)
     assert Y.dtype == np.float32
+
+
+@pytest.mark.parametrize("plugin", ["chebyshev", "jacobi", "learned"])
+def test_dtype_rule_is_aslinearoperators(small_spd, plugin):
+    """A float32 operator applied to a float64 vector returns float64, like
+    ``aslinearoperator`` of the float32 matrix; the application itself runs in float32."""
+    A32 = small_spd.astype(np.float32)
+    M32 = autospec.get(plugin).build(A32)
+    ref = spla.aslinearoperator(A32)
+    x = np.random.default_rng(1).standard_normal(30)
+    for v in (x, x[:, None], np.ones((30, 3))):
+        assert (M32 @ v).dtype == (ref @ v).dtype == np.float64
+        np.testing.assert_array_equal(M32 @ v, (M32 @ v.astype(np.float32)).astype(np.float64))
+    assert M32.matvec(x).dtype == M32.matmat(np.ones((30, 2))).dtype == np.float64
+    assert (M32 @ x.astype(np.float32)).dtype == (ref @ x.astype(np.float32)).dtype == np.float32
+    M64 = autospec.get(plugin).build(small_spd)
+    assert (M64 @ x.astype(np.float32)).dtype == (spla.aslinearoperator(small_spd) @ x.astype(np.float32)).dtype
+    # and inside scipy's CG with a float64 right-hand side
+    b = small_spd @ x
+    xs, info = spla.cg(small_spd, b, M=M32, rtol=1e-10, atol=0.0)
+    assert info == 0 and xs.dtype == np.float64
+
+
+def test_dtype_rule_two_level(small_spd):
+    A32 = small_spd.astype(np.float32)
+    M = autospec.two_level(A32, first="jacobi")
+    x = np.random.default_rng(2).standard_normal(30)
+    assert M.dtype == np.float32
+    assert (M @ x).dtype == np.float64 and (M @ x.astype(np.float32)).dtype == np.float32
 
 
 def _unsorted_csr_with_duplicates(A):

@@ -1,51 +1,14 @@
 """Plugin registry: builtins, third-party entry points, broken and duplicate plugins."""
 from __future__ import annotations
 
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 
 import autospec
 from autospec import registry
-from conftest import dense_of, random_spd_sparse
+from conftest import activate, dense_of, random_spd_sparse
 
 BUILTINS = {"chebyshev", "neumann", "richardson", "power", "jacobi", "learned"}
-
-
-@pytest.fixture
-def fresh_registry(monkeypatch):
-    """Force a re-scan of the entry points; the real registry state is restored afterwards."""
-    monkeypatch.setattr(registry, "_scanned", False)
-    monkeypatch.setattr(registry, "_entries", {})
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    """A throw-away site directory on sys.path; factory ``add(dist, version, entry_points, modules)``."""
-    created_modules = []
-
-    def add(dist: str, entry_points: dict[str, str], modules: dict[str, str], version: str = "0.1"):
-        for mod, src in modules.items():
-            pkg = tmp_path / mod
-            pkg.mkdir()
-            (pkg / "__init__.py").write_text(textwrap.dedent(src))
-            created_modules.append(mod)
-        info = tmp_path / f"{dist.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-        lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
-        (info / "entry_points.txt").write_text(f"[autospec.preconditioners]\n{lines}\n")
-
-    yield add, tmp_path, monkeypatch
-    for mod in created_modules:
-        sys.modules.pop(mod, None)
-
-
-def activate(site_tuple):
-    _, path, monkeypatch = site_tuple
-    monkeypatch.syspath_prepend(str(path))  # also invalidates importlib's caches
 
 
 THIRDPARTY_SRC = """
@@ -159,16 +122,65 @@ def test_duplicate_entry_points(fresh_registry, site):
     with pytest.raises(autospec.DuplicatePluginError) as exc:
         autospec.get("dupe")
     msg = str(exc.value)
-    assert "dupe" in msg and "dup-a" in msg and "dup-b" in msg
+    assert "dupe" in msg and "dup-a" in msg and "dup-b" in msg and "'dup-a:dupe'" in msg
     assert isinstance(autospec.get("neumann"), autospec.PolynomialPreconditioner)
+    # each stays reachable under its qualified name, listed by available()
+    assert {"dup-a:dupe", "dup-b:dupe"} <= set(autospec.available())
+    assert autospec.get("dup-b:dupe").name == "dup-b:dupe"
+
+
+SHADOW_SRC = THIRDPARTY_SRC.replace('name = "thirdparty"', 'name = "chebyshev"')
 
 
 def test_third_party_cannot_shadow_builtin(fresh_registry, site):
+    """A third-party entry point reusing a built-in name: the built-in keeps it (with a warning
+    naming both packages), the other is reachable as "package:name", and nothing else breaks."""
     add = site[0]
-    add("shadow-poly", {"chebyshev": "shadow_poly_mod:ThirdParty"}, {"shadow_poly_mod": THIRDPARTY_SRC})
+    add("shadow-poly", {"chebyshev": "shadow_poly_mod:ThirdParty"}, {"shadow_poly_mod": SHADOW_SRC})
     activate(site)
-    with pytest.raises(autospec.DuplicatePluginError, match="chebyshev"):
-        autospec.get("chebyshev")
+    with pytest.warns(autospec.PluginCollisionWarning) as record:
+        plugin = autospec.get("chebyshev")
+    msg = str(record[0].message)
+    assert "shadow-poly" in msg and "autospec" in msg and "'shadow-poly:chebyshev'" in msg
+    assert record[0].filename == __file__  # the warning points at the caller
+    assert type(plugin).__name__ == "ChebyshevPreconditioner"
+    A = random_spd_sparse(20, 0.2, seed=5)
+    assert autospec.get("learned").build(A).degree == 11
+    assert autospec.get("chebyshev").build(A).plugin == "chebyshev"
+    # the third-party plugin under its qualified name; repr(M) shows the registered name
+    other = autospec.get("shadow-poly:chebyshev")
+    assert type(other).__name__ == "ThirdParty"
+    M = other.build(A, scaling=None)
+    assert M.plugin == "shadow-poly:chebyshev" and "plugin='shadow-poly:chebyshev'" in repr(M)
+    Ad = A.toarray()
+    assert np.allclose(dense_of(M), 0.5 * np.eye(20) + 0.25 * Ad + 0.125 * Ad @ Ad, rtol=1e-12, atol=1e-12)
+    assert "shadow-poly:chebyshev" in autospec.available()
+    info = {row["name"]: row for row in autospec.plugin_info()}
+    assert info["chebyshev"]["loads"] and "autospec" in info["chebyshev"]["source"]
+    assert info["shadow-poly:chebyshev"]["loads"] and "keeps" in info["shadow-poly:chebyshev"]["note"]
+    # or registered under a name of one's choice
+    autospec.register("mycheb", type(other))
+    assert autospec.get("mycheb").build(A).plugin == "mycheb"
+
+
+def test_builtin_wins_in_a_source_tree_too(fresh_registry, site, monkeypatch):
+    """Uninstalled source tree (no autospec entry points) with a third-party "chebyshev"."""
+    add = site[0]
+    add("shadow-poly", {"chebyshev": "shadow_poly_mod:ThirdParty"}, {"shadow_poly_mod": SHADOW_SRC})
+    activate(site)
+    real = registry.metadata.entry_points
+    monkeypatch.setattr(registry.metadata, "entry_points",
+                        lambda group=None: [ep for ep in real(group=group) if ep.dist.metadata["Name"] != "autospec"])
+    with pytest.warns(autospec.PluginCollisionWarning, match="shadow-poly"):
+        assert type(autospec.get("chebyshev")).__name__ == "ChebyshevPreconditioner"
+    assert type(autospec.get("shadow-poly:chebyshev")).__name__ == "ThirdParty"
+
+
+def test_registered_name_is_recorded(restore_entries):
+    autospec.register("half-of-it", Halver)
+    M = autospec.get("half-of-it").build(np.diag([2.0, 3.0]))
+    assert M.plugin == "half-of-it" and "plugin='half-of-it'" in repr(M)
+    assert autospec.get("autospec:chebyshev").build(np.diag([2.0, 3.0])).plugin == "autospec:chebyshev"
 
 
 def test_source_tree_fallback(fresh_registry, monkeypatch):
@@ -195,6 +207,7 @@ class Halver(autospec.PolynomialPreconditioner):
 def restore_entries(monkeypatch):
     registry._scan()
     monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+    monkeypatch.setattr(registry, "_qualified", dict(registry._qualified))
 
 
 def test_register_duplicate_and_override(restore_entries):

@@ -48,8 +48,9 @@ def test_plugins_declare_their_tasks():
 def test_a_deprecated_spelling_builds_the_same_operator():
     A = poisson2d(10)
     new = autospec.get("neumann").build(A, task="precondition")
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning) as record:
         old = autospec.get("neumann").build(A, task="inverse")
+    assert record[0].filename == __file__  # the warning points at the caller, not into autospec
     np.testing.assert_array_equal(new.coefficients.as_array(), old.coefficients.as_array())
     assert new.scaling == old.scaling == "jacobi"
 

@@ -153,3 +153,22 @@ def test_cg_after_exact_convergence_stays_finite():
         cg(eye, b, rtol=-1.0)
     with pytest.raises(TypeError, match="numpy arrays use scipy"):
         cg(eye, np.ones(5))
+
+
+def test_operator_pickles_and_deep_copies(problem):
+    import copy
+    import pickle
+    for A in (to_torch(problem), to_torch(problem, dense=True)):
+        M = autospec.get("chebyshev").build(A)
+        x = torch.as_tensor(np.random.default_rng(1).standard_normal(problem.shape[0]))
+        for other in (pickle.loads(pickle.dumps(M)), copy.deepcopy(M)):
+            assert torch.equal(other(x), M(x)) and other.info == M.info and repr(other) == repr(M)
+
+
+def test_dtype_rule(problem):
+    """float32 operator, float64 vector: float64, as for the numpy operator."""
+    M32 = autospec.get("chebyshev").build(to_torch(problem, dtype=torch.float32))
+    x = torch.as_tensor(np.random.default_rng(2).standard_normal(problem.shape[0]))
+    assert M32.dtype == torch.float32
+    assert M32(x).dtype == torch.float64 and M32(x.to(torch.float32)).dtype == torch.float32
+    assert torch.equal(M32(x), M32(x.to(torch.float32)).to(torch.float64))

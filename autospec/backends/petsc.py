@@ -214,6 +214,11 @@ class PolynomialPC:
         self._poly = pipeline.run(BACKEND, P, None, req)
         self.coefficients, self.probe = self._poly.coefficients, self._poly.probe
 
+    @property
+    def info(self) -> dict:
+        """What the last ``setUp`` built (:mod:`autospec.buildinfo`; empty before it)."""
+        return getattr(self._poly, "info", {}) if self._poly is not None else {}
+
     def apply(self, pc, x, y):
         self._poly.apply(x, y)
 

@@ -27,10 +27,49 @@ __all__ = ["PolynomialOperator", "ScipyBackend", "BACKEND"]
 class PolynomialOperator(spla.LinearOperator):
     """``M = D^{-1/2} P(S) D^{-1/2}`` as a ``LinearOperator`` (``D = I`` without scaling).
 
-    Attributes: ``coefficients``, ``degree``, ``probe`` (of ``S``), ``scaling``,
-    ``plugin``; :meth:`polynomial` evaluates ``P`` on scalars.  The operator is
-    symmetric, so its adjoint is itself.  A vector or block of the wrong shape, or
-    with NaN or Inf entries, raises ``ValueError``.
+    ``P`` is the polynomial of eq. (4)-(5) given by ``coefficients``, applied with
+    ``degree`` products with ``S = D^{-1/2} A D^{-1/2}`` (the fused Numba layers of
+    :mod:`autospec.kernels` for CSR input).  Made by
+    :meth:`PolynomialPreconditioner.build <autospec.polynomial.PolynomialPreconditioner.build>`.
+
+    Attributes
+    ----------
+    coefficients : Coefficients
+        The plugin's product.
+    degree : int
+        Products with ``S`` per application.
+    probe : SpectralProbe or None
+        The probe of ``S`` the coefficients came from.
+    scaling : ``"jacobi"`` or None
+    plugin : str
+        The registered name of the plugin that built it.
+    info : dict
+        What the build chose and what it cost (:mod:`autospec.buildinfo`): plugin, task,
+        degree, interval, probe (steps, products, seconds), verification, fallback, timings.
+
+    Notes
+    -----
+    The operator is symmetric, so its adjoint is itself.  It applies in its own dtype (a
+    float32 operator runs the float32 kernels) and returns ``numpy.result_type(M.dtype,
+    x.dtype)``: a float32 operator applied to a float64 vector returns float64, as
+    ``scipy.sparse.linalg.aslinearoperator`` of a float32 matrix does.  A vector or block of
+    the wrong shape, or with NaN or Inf entries, raises ``ValueError``.  It can be pickled
+    and deep-copied (``M @ v`` is the same afterwards) and applied from several threads at
+    once.
+
+    Examples
+    --------
+    >>> import numpy as np, autospec
+    >>> from autospec.io import poisson2d
+    >>> A = poisson2d(10)
+    >>> M = autospec.get("chebyshev").build(A)
+    >>> M
+    <100x100 PolynomialOperator plugin='chebyshev' degree=11 scaling=jacobi dtype=float64>
+    >>> (M @ np.ones(100)).shape
+    (100,)
+    >>> M32 = autospec.get("chebyshev").build(A.astype(np.float32))
+    >>> (M32 @ np.ones(100)).dtype, (M32 @ np.ones(100, np.float32)).dtype
+    (dtype('float64'), dtype('float32'))
     """
 
     def __init__(self, op: Operator, coefficients: Coefficients, probe: SpectralProbe | None,
@@ -43,6 +82,7 @@ class PolynomialOperator(spla.LinearOperator):
         self.scaling = "jacobi" if scale is not None else None
         self.plugin = plugin
         self.gain = float(gain)
+        self.info: dict = {}
         self._ws = kernels.Workspace()
         self._lock = threading.Lock()
         # a constant polynomial (Jacobi: P = c I) is a diagonal: apply it as one
@@ -66,9 +106,23 @@ class PolynomialOperator(spla.LinearOperator):
         """``P(lambda)`` for scalars ``lambda`` in the spectrum of ``S``."""
         return recurrence.evaluate(self.coefficients, lam)
 
+    def __getstate__(self) -> dict:
+        # the workspace is a cache and the lock is per process: both are made anew
+        state = self.__dict__.copy()
+        del state["_ws"], state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._ws = kernels.Workspace()
+        self._lock = threading.Lock()
+
     def _apply(self, x: np.ndarray) -> np.ndarray:
         x = check_vector(x, self.shape[0])
-        z = np.asarray(x, dtype=self.dtype)
+        out = np.result_type(self.dtype, x.dtype)  # float32 M, float64 x: float64 (aslinearoperator's rule)
+        return self._apply_own_dtype(np.asarray(x, dtype=self.dtype)).astype(out, copy=False)
+
+    def _apply_own_dtype(self, z: np.ndarray) -> np.ndarray:
         if self._diagonal is not None:
             return z * (self._diagonal if z.ndim == 1 else self._diagonal[:, None])
         if self._scale is not None:

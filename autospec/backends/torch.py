@@ -57,26 +57,41 @@ def _scale(s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return s * v if v.dim() == 1 else s[:, None] * v
 
 
+class _ScaledMult:
+    """``v -> S v`` with ``S = diag(s) A diag(s)`` (``s = None``: ``A`` itself); picklable."""
+
+    def __init__(self, A: torch.Tensor, s: torch.Tensor | None):
+        self.A, self.s = A, s
+
+    def __call__(self, v: torch.Tensor) -> torch.Tensor:
+        if self.s is None:
+            return self.A @ v
+        return _scale(self.s, self.A @ _scale(self.s, v))
+
+
 def scaled_mult(A: torch.Tensor, s: torch.Tensor | None):
     """``v -> S v`` with ``S = diag(s) A diag(s)`` (``s = None``: ``A`` itself)."""
-    if s is None:
-        return lambda v: A @ v
-    return lambda v: _scale(s, A @ _scale(s, v))
+    return _ScaledMult(A, s)
 
 
 class TorchPolynomialOperator:
     """``M x = D^{-1/2} P(S) D^{-1/2} x`` on tensors (``s = D^{-1/2}``, or no scaling).
 
     Callable on a vector or a block of columns; ``.coefficients``, ``.probe``,
-    ``.degree``, ``.plugin`` as for the numpy operator."""
+    ``.degree``, ``.plugin``, ``.info`` as for the numpy operator.  It applies in its own
+    dtype and returns ``torch.promote_types(M.dtype, x.dtype)`` (a float32 operator and a
+    float64 vector give float64, the numpy operator's rule).  It can be pickled and
+    deep-copied (``torch.save`` too) with the same ``M @ x`` afterwards."""
 
     def __init__(self, A: torch.Tensor, coefficients: Coefficients, probe, s, plugin: str,
                  fused: bool = False, gain: float = 1.0, s_matrix=None):
         self.A, self.coefficients, self.probe, self._s, self.plugin = A, coefficients, probe, s, plugin
         self.gain = float(gain)
+        self.info: dict = {}
         # S = diag(s_matrix) A diag(s_matrix) is what P is applied to: the Jacobi factors s, or
         # the constant of a scalar normalisation (then s is None and gain carries c^p)
-        s_matrix = s if s_matrix is None else s_matrix
+        self._s_matrix = s if s_matrix is None else s_matrix
+        s_matrix = self._s_matrix
         self._mult = scaled_mult(A, s_matrix)
         self.shape = tuple(A.shape)
         self.dtype = A.dtype
@@ -96,6 +111,21 @@ class TorchPolynomialOperator:
     def degree(self) -> int:
         return self.coefficients.degree
 
+    def __getstate__(self) -> dict:
+        # torch cannot pickle a sparse CSR tensor itself: keep its three arrays
+        state = self.__dict__.copy()
+        del state["_mult"]
+        if self.A.layout == torch.sparse_csr:
+            state["A"] = ("csr", self.A.crow_indices(), self.A.col_indices(), self.A.values(), tuple(self.A.shape))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state["A"], tuple):
+            _, crow, col, val, shape = state["A"]
+            state["A"] = torch.sparse_csr_tensor(crow, col, val, size=shape)
+        self.__dict__.update(state)
+        self._mult = scaled_mult(self.A, self._s_matrix)
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         n = self.shape[0]
         if not isinstance(x, torch.Tensor):
@@ -108,8 +138,9 @@ class TorchPolynomialOperator:
             raise TypeError("x is complex; autospec operators are real")
         if not bool(torch.isfinite(x).all()):  # one host sync, as the numpy operator's check
             raise ValueError("x contains NaN or Inf")
+        out = torch.promote_types(self.dtype, x.dtype) if x.dtype.is_floating_point else self.dtype
         y = self._fused(x) if self.fused and x.dim() == 1 else self._unfused(x)
-        return y if self.gain == 1.0 else y.mul_(self.gain)
+        return (y if self.gain == 1.0 else y.mul_(self.gain)).to(out)
 
     def _unfused(self, x: torch.Tensor) -> torch.Tensor:
         """One application with torch's own kernels (three recycled buffers)."""

@@ -18,7 +18,30 @@ from ..tasks import FILTER, INVSQRT, PRECONDITION, resolve
 
 
 class ChebyshevPreconditioner(PolynomialPreconditioner):
-    """Chebyshev CG preconditioner, eigenvalue filter and ``X^{-1/2}`` interpolant (module docstring)."""
+    """Chebyshev CG preconditioner, eigenvalue filter and ``X^{-1/2}`` interpolant.
+
+    * ``task="precondition"`` (default, degree 11): ``P(x) = (1 - T_m(theta(x)) /
+      T_m(theta(0))) / x`` on ``[a, b]`` (App. E), ``b`` from the probe's upper bound and
+      ``a`` chosen by simulating PCG on the probe's model spectrum (``lower="model"``);
+    * ``task="filter"``: ``T_d(theta(x))``, small on the damped interval and large on the
+      wanted end (Sec. 5.2, eq. (14));
+    * ``task="invsqrt"``: the Chebyshev interpolant of ``x^{-1/2}`` on the probed interval,
+      or the minimax polynomial on the probe's clusters when they are separated (eq. (13)).
+
+    The options are those of :meth:`coefficients` (also listed by ``help`` of ``build``).
+
+    Examples
+    --------
+    >>> import autospec
+    >>> from autospec.io import poisson2d
+    >>> A = poisson2d(10)
+    >>> M = autospec.get("chebyshev").build(A)
+    >>> M.degree, [round(v, 4) for v in M.info["interval"]]
+    (11, [0.3626, 1.9791])
+    >>> F = autospec.get("chebyshev").build(A, task="filter", k=5)  # for the 5 smallest
+    >>> F.scaling is None  # filters are not Jacobi-scaled
+    True
+    """
 
     name = "chebyshev"
     tasks = (PRECONDITION, FILTER, INVSQRT)
@@ -37,10 +60,10 @@ class ChebyshevPreconditioner(PolynomialPreconditioner):
             Products with the operator per application.
         task : ``"precondition"`` (default), ``"filter"`` or ``"invsqrt"``
         lower : ``"model"`` (default), ``"ratio"`` or a number
-            Preconditioner: the rule for the lower edge ``a`` (module docstring).
+            Preconditioner: the rule for the lower edge ``a`` (:mod:`autospec.chebyshev`).
         lower_ratio : float, optional
             Preconditioner: ``a = b / lower_ratio`` (overrides ``lower``).
-        margin : float
+        margin : float, default 0.01
             ``b = (1 + margin)(theta_max + r_max)``.
         interval : (a, b), optional
             The interval itself (no probe needed).
@@ -48,8 +71,19 @@ class ChebyshevPreconditioner(PolynomialPreconditioner):
             Filter: the number of wanted eigenvalues (needed without ``interval``).
         which : ``"smallest"`` (default) or ``"largest"``
             Filter: which end is wanted (:func:`autospec.chebyshev.filter_interval`).
-        support : bool
+        support : bool, default True
             ``X^{-1/2}``: allow the minimax design on the probe's clusters.
+
+        Returns
+        -------
+        Coefficients
+            ``meta["interval"]`` is the design interval ``(a, b)``.
+
+        Raises
+        ------
+        ValueError
+            without a probe (and no ``interval``), for a filter without ``k``, or an empty
+            interval.
         """
         task = resolve(task, self.tasks, self.name)
         if task == PRECONDITION:

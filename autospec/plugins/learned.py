@@ -87,7 +87,20 @@ def _fallback(name: str, why: str, co: Coefficients) -> Coefficients:
 
 
 class LearnedPreconditioner(PolynomialPreconditioner):
-    """Neural-engine polynomials (Sec. 4) for CG, ``X^{-1/2}`` and eigenvalue filtering."""
+    """Neural-engine polynomials (Sec. 4) for CG, ``X^{-1/2}`` and eigenvalue filtering.
+
+    The numpy forward pass of the shipped weights (``autospec/engine/weights``), verified
+    against the base polynomial it refines and checked for safety (module docstring);
+    ``M.info["verification"]`` and ``M.info["fallback"]`` say what happened.
+
+    Examples
+    --------
+    >>> import autospec
+    >>> from autospec.io import poisson2d
+    >>> M = autospec.get("learned").build(poisson2d(10))
+    >>> M.degree, M.info["verification"]["selected"], M.info["fallback"]
+    (11, 'learned', None)
+    """
 
     name = "learned"
     tasks = (PRECONDITION, FILTER, INVSQRT)
@@ -126,11 +139,27 @@ class LearnedPreconditioner(PolynomialPreconditioner):
             Check the result and fall back (module docstring).
         verify : bool
             Keep the base polynomial where the probe says it is better.
-        k, l : int
-            Filter: wanted eigenvalues and search subspace (default ``max(k + 2, 1.5 k)``).
+        k : int, optional
+            Filter: the number of wanted eigenvalues.
+        l : int, optional
+            Filter: the search subspace (default ``max(k + 2, ceil(1.5 k))``).
         which : ``"largest"``
             Filter: the engine separates the largest eigenvalues (of the shifted operator of
             :func:`autospec.eigen.smallest`).
+
+        Returns
+        -------
+        Coefficients
+            ``meta["selected"]`` (``"learned"`` or ``"base"``), ``meta["scores"]``, and
+            ``meta["fallback"]`` where the safety check replaced the polynomial.
+
+        Raises
+        ------
+        ValueError
+            without a probe, for a degree the weights were not trained for, a filter without
+            ``k`` or with ``which`` other than ``"largest"``.
+        WeightFileError
+            if the weight file is missing or corrupt.
         """
         task = resolve(task, self.tasks, self.name)
         if task == FILTER and which != "largest":

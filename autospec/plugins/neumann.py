@@ -22,7 +22,19 @@ from ..tasks import INVSQRT, PRECONDITION
 
 
 class NeumannPreconditioner(PolynomialPreconditioner):
-    """Neumann (``task="precondition"``) or Taylor (``task="invsqrt"``) polynomial."""
+    """Neumann (``task="precondition"``) or Taylor (``task="invsqrt"``) polynomial.
+
+    The baselines of the paper: the truncated Neumann series of ``X^{-1}`` and the
+    truncated Taylor series of ``X^{-1/2}`` (eq. (24)), after the spectral scaling of the
+    module docstring.
+
+    Examples
+    --------
+    >>> import autospec
+    >>> from autospec.io import poisson2d
+    >>> autospec.get("neumann").build(poisson2d(10)).degree
+    11
+    """
 
     name = "neumann"
     tasks = (PRECONDITION, INVSQRT)
@@ -30,8 +42,29 @@ class NeumannPreconditioner(PolynomialPreconditioner):
 
     def coefficients(self, probe, degree, task=PRECONDITION, margin: float = 0.01,
                      scale: float | None = None) -> Coefficients:
-        """Parameters: ``task`` (``"precondition"`` or ``"invsqrt"``), ``margin``
-        (``s = (1 + margin)(theta_max + r_max)``) or ``scale`` (``s`` itself)."""
+        """The Neumann or Taylor series for ``task`` (module docstring).
+
+        Parameters
+        ----------
+        probe : SpectralProbe
+            Needed unless ``scale`` is given.
+        degree : int
+            Products with the operator per application.
+        task : ``"precondition"`` (default) or ``"invsqrt"``
+        margin : float, default 0.01
+            ``s = (1 + margin)(theta_max + r_max)``.
+        scale : float, optional
+            ``s`` itself (no probe needed).
+
+        Returns
+        -------
+        Coefficients
+
+        Raises
+        ------
+        ValueError
+            without a probe and ``scale``, or for ``s <= 0``.
+        """
         s = upper_edge(require_probe(probe, "neumann"), margin) if scale is None else float(scale)
         if not s > 0:
             raise ValueError(f"neumann: scale must be positive, got {s}")
