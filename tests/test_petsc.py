@@ -31,7 +31,10 @@ def _run(ranks: int, plugin: str, tmp_path) -> dict:
             pytest.skip("mpiexec is not installed")
         extra = ["--allow-run-as-root", "--oversubscribe"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         cmd = [MPIEXEC, *extra, "-n", str(ranks), *cmd]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    # a PETSc imported in this process (the doctests import every module) initialises MPI as a
+    # singleton, which leaves OMPI_/PMIX_ variables that would mislead the child mpiexec
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMIX_", "OPAL_", "PRTE_"))}
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
     return json.loads(out.read_text())
 
