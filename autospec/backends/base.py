@@ -9,6 +9,7 @@ device primitives.  The default :meth:`Backend.probe` runs the shared Lanczos lo
 """
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -39,7 +40,7 @@ class Scaled:
     s: Any
 
 
-class Backend:
+class Backend(abc.ABC):
     """Device primitives for the build sequence (subclasses override what differs).
 
     ``matrix(A, check_symmetric)``
@@ -68,8 +69,9 @@ class Backend:
     probe_methods = ("lanczos",)
 
     # --- validation and scaling ----------------------------------------------
-    def matrix(self, A: Any, *, check_symmetric: bool):  # pragma: no cover - abstract
-        raise TypeError(f"the {self.name} back end cannot validate {type(A).__name__}")
+    @abc.abstractmethod
+    def matrix(self, A: Any, *, check_symmetric: bool):
+        """The validated handle of ``A`` (never ``A`` itself if it had to be converted)."""
 
     def diagonal(self, mat) -> Any:
         return None
@@ -100,8 +102,9 @@ class Backend:
         return Scaled(mat, s)
 
     # --- probe ----------------------------------------------------------------
-    def mult(self, S) -> Callable:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def mult(self, S) -> Callable:
+        """``v -> S v`` on the back end's vectors (for the Lanczos probe)."""
 
     def start(self, n: int, seed, S: Scaled):
         """The seeded start vector of every probe, on ``S``'s device, in float64 or
@@ -132,5 +135,6 @@ class Backend:
     def agree(self, mat, compute: Callable[[], Coefficients]) -> Coefficients:
         return compute()
 
-    def operator(self, mat, S, s, co: Coefficients, probe, req, gain: float = 1.0):  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def operator(self, mat, S, s, co: Coefficients, probe, req, gain: float = 1.0):
+        """The product: ``gain diag(s) P(S) diag(s)`` on the back end's vectors."""

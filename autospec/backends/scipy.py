@@ -208,6 +208,9 @@ class ScipyBackend(Backend):
     def probe(self, S: Operator, n: int, method: str, options: dict) -> SpectralProbe:
         return run_probe(S, method, **options)
 
+    def mult(self, S: Operator):
+        return S.matvec
+
     def operator(self, mat, S, s, co, probe, req, gain: float = 1.0) -> PolynomialOperator:
         M = PolynomialOperator(S, co, probe, s, plugin=req.plugin.name, gain=gain)
         M.matvec(np.zeros(S.n, dtype=S.dtype))  # load/compile the kernels now, not in the solve
