@@ -340,13 +340,8 @@ def test_bench_learned_weights(capsys, mats, tmp_path):
 
 
 def test_bench_duplicate_plugin(capsys, mats, tmp_path, fresh_registry, site):
-    from test_registry import THIRDPARTY_SRC
-    add = site[0]
-    src = "from thirdparty_dup_base import ThirdParty as Cls\n"
-    add("dup-base", {}, {"thirdparty_dup_base": THIRDPARTY_SRC})
-    add("dup-a", {"dupe": "dup_a_mod:Cls"}, {"dup_a_mod": src})
-    add("dup-b", {"dupe": "dup_b_mod:Cls"}, {"dup_b_mod": src})
-    activate(site)
+    from test_registry import install_duplicate
+    install_duplicate(site)
     rc, out, err = _run(capsys, "bench", "--matrices", mats, "--polys", "dupe", "--out", tmp_path / "o")
     _one_line_error(rc, err, "dupe")
     assert "dup-a" in err and "dup-b" in err

@@ -111,13 +111,18 @@ def test_entry_point_to_non_plugin_object(fresh_registry, site):
         autospec.get("missing")
 
 
-def test_duplicate_entry_points(fresh_registry, site):
+def install_duplicate(site) -> None:
+    """Two third-party packages (dup-a, dup-b) both offering a plugin named ``dupe``."""
     add = site[0]
     src = "from thirdparty_dup_base import ThirdParty as Cls\n"
     add("dup-base", {}, {"thirdparty_dup_base": THIRDPARTY_SRC})
     add("dup-a", {"dupe": "dup_a_mod:Cls"}, {"dup_a_mod": src})
     add("dup-b", {"dupe": "dup_b_mod:Cls"}, {"dup_b_mod": src})
     activate(site)
+
+
+def test_duplicate_entry_points(fresh_registry, site):
+    install_duplicate(site)
     assert autospec.available().count("dupe") == 1
     with pytest.raises(autospec.DuplicatePluginError) as exc:
         autospec.get("dupe")
