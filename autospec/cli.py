@@ -76,6 +76,15 @@ def _positive_int(text: str) -> int:
     return _int(text, 1)
 
 
+def _degree(text: str):
+    if text == "auto":
+        return text
+    try:
+        return _int(text, 1)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or 'auto', got {text!r}") from None
+
+
 def _nonnegative_int(text: str) -> int:
     return _int(text, 0)
 
@@ -180,9 +189,13 @@ def _solve_options(args) -> dict:
     if args.preconditioner != "jacobi":
         opts["degree"] = args.degree
     if args.first:
+        if args.degree == "auto" or args.precision != "auto":
+            raise UsageError("--degree auto and --precision apply to one-level preconditioners, not with --first")
         opts.update(first=args.first, shift=args.shift)
     else:
         opts["scaling"] = None if args.scaling == "none" else args.scaling
+        if args.precision != "auto":
+            opts["precision"] = args.precision
     return opts
 
 
@@ -386,7 +399,10 @@ def _parser() -> _Parser:
                    help="with --first ichol/ict/ilu: factorise A + SHIFT diag(A) (for a breakdown)")
     s.add_argument("--scaling", choices=["auto", "jacobi", "none"], default="auto",
                    help="one-level: Jacobi scaling (auto: where the diagonal is available)")
-    s.add_argument("--degree", type=_positive_int, default=11, help="polynomial degree (products with A per application)")
+    s.add_argument("--degree", type=_degree, default=11,
+                   help="polynomial degree (products with A per application), or 'auto' (the predicted fastest)")
+    s.add_argument("--precision", choices=("auto", "double", "single"), default="auto",
+                   help="application in float64, or float32 inside the float64 solve ('auto': where it keeps the iterations)")
     s.add_argument("--probe-steps", type=_positive_int, default=50, help="Lanczos steps of the spectral probe")
     s.add_argument("--rtol", type=_rtol, default=1e-10, help="CG's relative residual tolerance")
     s.add_argument("--maxiter", type=_positive_int, default=20000, help="most CG iterations")

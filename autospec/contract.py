@@ -19,6 +19,8 @@ import numpy as np
 from . import recurrence, registry
 from . import tasks as _tasks
 from ._caller import warn
+from .cost import check_cost
+from .precision import check as check_precision
 from .probe import SpectralProbe, interval_grid, upper_edge
 from .recurrence import Coefficients, evaluate, state_peak
 from .scaling import SCALINGS
@@ -27,7 +29,8 @@ from .tasks import Task
 __all__ = ["BUILD_KEYS", "BuildRequest", "request", "checked_coefficients", "plugin_options", "provider"]
 
 #: Options of the build itself (every other option goes to the plugin's ``coefficients``).
-BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric", "fused", "diagonal")
+BUILD_KEYS = ("probe_method", "probe_steps", "seed", "scaling", "check_symmetric", "fused", "diagonal",
+              "precision", "cost")
 #: Hooks of earlier versions, replaced by the plugin's ``tasks``; a plugin that still defines
 #: one is refused rather than silently given other semantics.
 _RETIRED_HOOKS = ("default_scaling", "requires_spd", "normalize")
@@ -42,7 +45,7 @@ class BuildRequest:
 
     plugin: Any
     task: Task
-    degree: int
+    degree: int | str
     options: dict
     build: dict = field(default_factory=dict)
     two_level: dict = field(default_factory=dict)
@@ -79,6 +82,10 @@ def _check_build_options(build: dict) -> None:
     seed = build.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise TypeError(f"seed must be an integer, got {seed!r}")
+    if "cost" in build:
+        check_cost(build["cost"])
+    if "precision" in build:
+        check_precision(build["precision"])
     if "scaling" in build and build["scaling"] not in SCALINGS + ("none",):
         raise ValueError(f"scaling must be one of 'auto', 'jacobi', None; got {build['scaling']!r}")
 
@@ -115,7 +122,14 @@ def request(plugin, degree=None, options: dict | None = None, *, two_level: bool
         opts["task"] = task
     degree = bound_degree if degree is None else degree
     degree = plugin.degree_for(task) if degree is None else degree
-    degree = _check_degree(degree, plugin.min_degree, plugin.name)
+    if isinstance(degree, str) and degree == "auto":
+        if not plugin.needs_probe:
+            raise ValueError(f"{plugin.name}: degree='auto' predicts iterations from a probe, which this plugin "
+                             "does not take; give the degree")
+    else:
+        if "cost" in build:
+            raise TypeError("cost= is the iteration cost of degree='auto'; give it with degree='auto'")
+        degree = _check_degree(degree, plugin.min_degree, plugin.name)
     unknown = [k for k in opts if k not in names and not anything]
     if unknown:
         raise TypeError(f"{plugin.name}: unknown option(s) {', '.join(map(repr, unknown))}; "

@@ -196,8 +196,18 @@ def _matmat(indptr, indices, data, X, Y, bounds):
 
 
 @njit(inline="always")
+def _dot_row_acc(indptr, indices, data, x, i, zero):
+    # the row sum accumulated in the type of ``zero`` (the work dtype: a float32 sum keeps
+    # the float32 kernels free of conversions, which made them slower than float64 ones)
+    s = zero
+    for jj in range(indptr[i], indptr[i + 1]):
+        s += data[jj] * x[indices[jj]]
+    return s
+
+
+@njit(inline="always")
 def _step_rows(indptr, indices, data, A_in, A_out, B_in, B_out, C,
-               rho, gamma, eta, alpha, beta, write_a, lo, hi):
+               rho, gamma, eta, alpha, beta, write_a, lo, hi, zero):
     # Three branch-free row loops selected once per chunk: per-row tests on
     # the coefficients cost ~10% of a layer.  Zero gamma/eta still read A/B
     # (harmless, the buffers are always initialised); beta == 0 skips the
@@ -211,14 +221,34 @@ def _step_rows(indptr, indices, data, A_in, A_out, B_in, B_out, C,
     elif write_a:
         for i in range(lo, hi):
             ci = C[i]
-            s = _dot_row(indptr, indices, data, C, i)
+            s = _dot_row_acc(indptr, indices, data, C, i, zero)
             a = A_in[i]
             B_out[i] = gamma * a + eta * B_in[i] + alpha * ci + beta * s
             A_out[i] = a + rho * ci
     else:
         for i in range(lo, hi):
-            s = _dot_row(indptr, indices, data, C, i)
+            s = _dot_row_acc(indptr, indices, data, C, i, zero)
             B_out[i] = gamma * A_in[i] + eta * B_in[i] + alpha * C[i] + beta * s
+
+
+@njit(inline="always")
+def _last_rows(indptr, indices, data, A, B, C, gamma, eta, alpha, beta,
+               out, s, g, scaled, lo, hi, zero):
+    # the readout layer, with the output scaling D^{-1/2}, the gain and the output dtype
+    # folded in (no pass of its own)
+    if beta == 0.0:
+        for i in range(lo, hi):
+            v = gamma * A[i] + eta * B[i] + alpha * C[i]
+            if scaled:
+                v = v * s[i]
+            out[i] = g * v
+    else:
+        for i in range(lo, hi):
+            v = (gamma * A[i] + eta * B[i] + alpha * C[i]
+                 + beta * _dot_row_acc(indptr, indices, data, C, i, zero))
+            if scaled:
+                v = v * s[i]
+            out[i] = g * v
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -226,7 +256,7 @@ def _fused_step(indptr, indices, data, A_in, A_out, B_in, B_out, C,
                 rho, gamma, eta, alpha, beta, write_a, bounds):
     for t in prange(len(bounds) - 1):
         _step_rows(indptr, indices, data, A_in, A_out, B_in, B_out, C,
-                   rho, gamma, eta, alpha, beta, write_a, bounds[t], bounds[t + 1])
+                   rho, gamma, eta, alpha, beta, write_a, bounds[t], bounds[t + 1], 0.0)
 
 
 @njit(inline="always")
@@ -254,14 +284,31 @@ def _step_rows_block(indptr, indices, data, A_in, A_out, B_in, B_out, C,
 
 @njit(parallel=True, cache=True, nogil=True)
 def _apply_poly(indptr, indices, data, coefs, uses_c1, accumulates,
-                z, out, bufA, bufB, bufC, bounds):
-    """Whole application ``out = P(X) z`` for a 1-D ``z`` (eq. (4)-(5))."""
+                x, s, scaled, copy, g, z, out, bufA, bufB, bufC, flags, bounds, zero):
+    """Whole application ``out = g D P(X) D x`` for a 1-D ``x`` (eq. (4)-(5); ``D = diag(s)``
+    when ``scaled``).  The first pass writes ``z = D x`` in the work dtype (when ``copy``;
+    otherwise ``z`` is ``x`` itself) and tests ``x`` for NaN/Inf; row sums accumulate in the
+    type of ``zero`` (the work dtype); the readout layer applies ``g D`` and writes ``out`` in its own
+    dtype.  Returns False, having done nothing else, if ``x`` is not finite."""
     nch = len(bounds) - 1
     d = coefs.shape[0]
+    for t in prange(nch):
+        bad = 0.0
+        for i in range(bounds[t], bounds[t + 1]):
+            v = x[i]
+            bad += v - v  # 0 for a finite entry, NaN for NaN or +-Inf
+            if copy:
+                if scaled:
+                    v = v * s[i]
+                z[i] = v
+        flags[t] = bad
+    for t in range(nch):
+        if flags[t] != 0.0:
+            return False
     if uses_c1:
         for t in prange(nch):
             for i in range(bounds[t], bounds[t + 1]):
-                bufC[i] = _dot_row(indptr, indices, data, z, i)
+                bufC[i] = _dot_row_acc(indptr, indices, data, z, i, zero)
         C = bufC
     else:
         C = z  # only the readout reads C, with alpha = beta = 0 (any finite values do)
@@ -277,7 +324,7 @@ def _apply_poly(indptr, indices, data, coefs, uses_c1, accumulates,
         for t in prange(nch):
             _step_rows(indptr, indices, data, A, Aout, B, Bout, C,
                        rho, coefs[k, 1], coefs[k, 2], coefs[k, 3], coefs[k, 4],
-                       accumulates, bounds[t], bounds[t + 1])
+                       accumulates, bounds[t], bounds[t + 1], zero)
         A = Aout
         Bnew = C
         C = Bout
@@ -285,18 +332,33 @@ def _apply_poly(indptr, indices, data, coefs, uses_c1, accumulates,
         Bout = B  # next layer writes C_{k+2} over B_{k+1} in place
     k = d - 1
     for t in prange(nch):
-        _step_rows(indptr, indices, data, A, A, B, out, C,
-                   0.0, coefs[k, 1], coefs[k, 2], coefs[k, 3], coefs[k, 4],
-                   False, bounds[t], bounds[t + 1])
+        _last_rows(indptr, indices, data, A, B, C, coefs[k, 1], coefs[k, 2], coefs[k, 3], coefs[k, 4],
+                   out, s, g, scaled, bounds[t], bounds[t + 1], zero)
+    return True
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _apply_poly_block(indptr, indices, data, coefs, uses_c1, accumulates,
-                      z, out, bufA, bufB, bufC, bounds):
-    """Whole application ``out = P(X) Z`` for a block ``Z`` of shape (n, k)."""
+                      x, s, scaled, copy, g, z, out, bufA, bufB, bufC, flags, bounds, zero):
+    """Whole application ``out = g D P(X) D X`` for a block ``X`` of shape (n, k), as
+    :func:`_apply_poly`."""
     nch = len(bounds) - 1
     d = coefs.shape[0]
-    kk = z.shape[1]
+    kk = x.shape[1]
+    for t in prange(nch):
+        bad = 0.0
+        for i in range(bounds[t], bounds[t + 1]):
+            for c in range(kk):
+                v = x[i, c]
+                bad += v - v
+                if copy:
+                    if scaled:
+                        v = v * s[i]
+                    z[i, c] = v
+        flags[t] = bad
+    for t in range(nch):
+        if flags[t] != 0.0:
+            return False
     if uses_c1:
         for t in prange(nch):
             acc = np.empty(kk, dtype=np.float64)
@@ -334,9 +396,14 @@ def _apply_poly_block(indptr, indices, data, coefs, uses_c1, accumulates,
     k = d - 1
     for t in prange(nch):
         acc = np.empty(kk, dtype=np.float64)
-        _step_rows_block(indptr, indices, data, A, A, B, out, C,
+        _step_rows_block(indptr, indices, data, A, A, B, bufA, C,
                          0.0, coefs[k, 1], coefs[k, 2], coefs[k, 3], coefs[k, 4],
                          False, bounds[t], bounds[t + 1], acc)
+        for i in range(bounds[t], bounds[t + 1]):
+            f = g * s[i] if scaled else g
+            for c in range(kk):
+                out[i, c] = f * bufA[i, c]
+    return True
 
 
 # --------------------------------------------------------------------------
@@ -413,45 +480,71 @@ def fused_step(A, coef_row, A_in, A_out, B_in, B_out, C, write_a: bool = True,
 
 
 class Workspace:
-    """Reusable state buffers for :func:`apply_polynomial_csr`."""
+    """Reusable buffers for :func:`apply_polynomial_csr`: the scaled input and three states,
+    in the work dtype, plus the per-chunk finiteness flags."""
 
     def __init__(self) -> None:
         self._bufs: dict = {}
 
-    def get(self, shape, dtype, accumulates: bool):
-        key = (tuple(shape), np.dtype(dtype).str)
+    def get(self, shape, dtype, accumulates: bool = True, chunks: int = 1):
+        """``(z, A, B, C, flags)`` buffers; only the latest shape is kept."""
+        key = (tuple(shape), np.dtype(dtype).str, int(chunks))
         bufs = self._bufs.get(key)
         if bufs is None:
-            bufs = [np.empty(shape, dtype) for _ in range(3)]
-            self._bufs = {key: bufs}  # keep only the latest shape
-        return bufs[0], bufs[1], bufs[2]
+            bufs = [np.empty(shape, dtype) for _ in range(4)] + [np.empty(chunks, np.float64)]
+            self._bufs = {key: bufs}
+        return tuple(bufs)
 
 
 def apply_polynomial_csr(A, coefs, z: np.ndarray, out: np.ndarray | None = None,
                          bounds: np.ndarray | None = None,
-                         workspace: Workspace | None = None) -> np.ndarray:
-    """``P(A) z`` for CSR ``A`` with fused layers (one pass over the rows each).
+                         workspace: Workspace | None = None, *,
+                         scale: np.ndarray | None = None, gain: float = 1.0,
+                         name: str = "x") -> np.ndarray:
+    """``gain D P(A) D z`` for CSR ``A`` with fused layers (one pass over the rows each),
+    ``D = diag(scale)`` (the identity without ``scale``).
 
-    ``coefs`` is a :class:`autospec.recurrence.Coefficients`; ``z`` a vector
-    ``(n,)`` or a block ``(n, k)``.  The result has ``z``'s dtype when that is
-    float32 or float64 and ``A`` has the same dtype.
+    ``coefs`` is a :class:`autospec.recurrence.Coefficients`; ``z`` a vector ``(n,)`` or a
+    block ``(n, k)`` of any float dtype.  The work dtype is ``A``'s: a float32 ``A`` runs the
+    float32 kernels (row sums accumulated in float32) whatever ``z``'s dtype.  The first
+    pass converts ``D z`` to the work dtype and tests ``z`` for NaN/Inf; the readout layer
+    applies ``gain D`` and writes the result in ``out``'s dtype, by default
+    ``numpy.result_type(A.dtype, z.dtype)``: no pass, temporary or dtype round trip outside
+    the recurrence's own layers.
+
+    Raises
+    ------
+    ValueError
+        if ``z`` has the wrong shape, or NaN or Inf entries (the message names ``name``).
     """
     indptr, indices, data = _csr_arrays(A)
+    work = data.dtype
+    z = np.asarray(z)
+    if z.dtype not in (np.float32, np.float64):
+        z = z.astype(np.result_type(z.dtype, np.float32, work))
     z = np.ascontiguousarray(z)
-    dtype = np.result_type(data.dtype, z.dtype)
-    if z.dtype != dtype:
-        z = z.astype(dtype)
     if z.shape[0] != A.shape[0] or z.ndim not in (1, 2):
-        raise ValueError(f"apply_polynomial_csr: z has shape {z.shape}, expected ({A.shape[0]},) or ({A.shape[0]}, k)")
+        raise ValueError(f"apply_polynomial_csr: {name} has shape {z.shape}, expected ({A.shape[0]},) "
+                         f"or ({A.shape[0]}, k)")
     if bounds is None:
         bounds = row_partition(indptr)
     if out is None:
-        out = np.empty(z.shape, dtype=dtype)
+        out = np.empty(z.shape, dtype=np.result_type(work, z.dtype))
     ws = workspace if workspace is not None else Workspace()
-    bufA, bufB, bufC = ws.get(z.shape, dtype, coefs.accumulates)
-    table = coefs.table
+    zbuf, bufA, bufB, bufC, flags = ws.get(z.shape, work, coefs.accumulates, len(bounds) - 1)
+    scaled = scale is not None
+    copy = scaled or z.dtype != work
+    s = scale if scaled else _NO_SCALE[work.str]
+    if scaled and (s.dtype != work or s.shape != (A.shape[0],)):
+        s = np.ascontiguousarray(s, dtype=work).reshape(-1)
     kern = _apply_poly if z.ndim == 1 else _apply_poly_block
     with _threads_for(len(data) * (1 if z.ndim == 1 else z.shape[1])):
-        kern(indptr, indices, data, table, bool(coefs.uses_c1), bool(coefs.accumulates),
-             z, out, bufA, bufB, bufC, bounds)
+        ok = kern(indptr, indices, data, coefs.table, bool(coefs.uses_c1), bool(coefs.accumulates),
+                  z, s, scaled, copy, float(gain), zbuf if copy else z, out, bufA, bufB, bufC, flags,
+                  bounds, work.type(0.0))
+    if not ok:
+        raise ValueError(f"{name} contains NaN or Inf")
     return out
+
+
+_NO_SCALE = {np.dtype(np.float64).str: np.ones(1, np.float64), np.dtype(np.float32).str: np.ones(1, np.float32)}

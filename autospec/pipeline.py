@@ -16,18 +16,20 @@ Every build records what it chose in the operator's ``info`` dict and logs its d
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from typing import Any
 
 import numpy as np
 
-from . import backends, contract
+from . import backends, contract, precision
 from .buildinfo import log, probe_record, record
 from .compose import two_level
+from .cost import choose_degree
 from .contract import BuildRequest
 from .probe import NotPositiveDefiniteError, SpectralProbe, restarted_lanczos
 from .scaling import ABSOLUTE_OPTIONS, given_diagonal, jacobi_factors, normalisation, resolve_scaling
-from .tasks import INVSQRT
+from .tasks import INVSQRT, PRECONDITION
 
 __all__ = ["build", "run", "probe_settings"]
 
@@ -65,6 +67,10 @@ def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
     t_start = time.perf_counter()
     if "fused" in req.build and not backend.fused_option:
         raise TypeError("fused= is a build option of the torch and cupy back ends (GPU kernels)")
+    if req.build.get("precision", "auto") == "single" and backend.name != "scipy":
+        raise TypeError(f"precision='single' is implemented by the CSR kernels of the numpy/scipy back end; the "
+                        f"{backend.name} back end applies in the dtype of A (pass A in float32 for a float32 "
+                        "application)")
     mat = backend.matrix(A, check_symmetric=bool(req.build.get("check_symmetric", True)))
     given, source = _diagonal(backend, mat, req)
     scaling = resolve_scaling(req.scaling, source is not None)
@@ -75,7 +81,7 @@ def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
     else:  # the operator is gain P(S) with S = A / c: no diagonal scaling in the application
         s = None
         s_build, gain, probe = _normalised(backend, mat, req, probe)
-    log.debug("%s: %s back end, n=%d, %s, task %s, degree %d, scaling %s%s%s", req.plugin.name, backend.name,
+    log.debug("%s: %s back end, n=%d, %s, task %s, degree %s, scaling %s%s%s", req.plugin.name, backend.name,
               mat.n, mat.dtype, req.task.name, req.degree, scaling,
               f" (diagonal {source})" if scaling else
               (" (no diagonal: pass diagonal= for Jacobi scaling)" if req.scaling == "auto" else ""),
@@ -93,6 +99,7 @@ def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
                   probe.method, probe.steps, probe.matvecs, probed["seconds"], probe.theta_min,
                   probe.lambda_max_bound)
     t_probe = time.perf_counter() - t0
+    req, chose = _auto_degree(backend, S, mat, probe, req)
     t0 = time.perf_counter()
     co = backend.agree(mat, lambda: contract.checked_coefficients(req, probe, mat.n, dtype=mat.dtype))
     t_coef = time.perf_counter() - t0
@@ -105,9 +112,40 @@ def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
                     probe=probed, scaling=scaling, diagonal=source if scaling else None,
                     timings={"probe_s": t_probe, "coefficients_s": t_coef, "operator_s": t_op,
                              "total_s": time.perf_counter() - t_start})
+    if chose is not None:
+        M.info["degree_choice"] = chose
+    applied = getattr(M, "precision", None) or ("single" if np.dtype(mat.dtype) == np.float32 else "double")
+    M.info["precision"] = {"requested": req.build.get("precision", "auto"), "applied": applied,
+                           "reason": getattr(M, "precision_reason", f"the {backend.name} back end applies in A's dtype")}
     if gain != 1.0:
         M.info["normalisation"] = {"gain": gain, "task_homogeneity": req.task.homogeneity}
     return M
+
+
+def _auto_degree(backend, S, mat, probe, req: BuildRequest) -> tuple[BuildRequest, dict | None]:
+    """``(req, record)`` with ``degree="auto"`` resolved by :func:`autospec.cost.choose_degree`
+    (``(req, None)`` for a given degree)."""
+    if req.degree != "auto":
+        return req, None
+    if req.task != PRECONDITION:
+        raise ValueError(f"degree='auto' chooses the degree of a CG preconditioner from its predicted time; "
+                         f"give the degree for task {req.task.name!r}")
+    if probe is None:
+        raise ValueError("degree='auto' needs a probe of A")
+    cost = req.build.get("cost")
+    csr = getattr(S, "csr", None)
+    if backend.name != "scipy" and cost is None:
+        raise ValueError(f"degree='auto' on the {backend.name} back end: give cost= (a PCG iteration's own work "
+                         "in units of one product with A), which autospec measures for its CPU kernels only")
+    nnz = int(csr.nnz) if csr is not None else 5 * mat.n
+    single = None
+    if backend.name == "scipy" and csr is not None and np.dtype(mat.dtype) == np.float64:
+        single = precision.single_predicate(req.build.get("precision", "auto"), probe, csr)
+    degree, chose = choose_degree(probe, nnz, np.dtype(mat.dtype), cost,
+                                  allowed=req.plugin.auto_degrees(req.task), single=single)
+    log.debug("%s: degree='auto' chose %d (iteration cost %.3g products; predicted %s)", req.plugin.name, degree,
+              chose["cost"], chose["predicted"])
+    return dataclasses.replace(req, degree=degree), chose
 
 
 #: ``A^-1/2`` needs the bottom of the spectrum: a probe whose lower estimate is below this
@@ -181,12 +219,14 @@ def _normalised(backend, mat, req: BuildRequest, probe) -> tuple:
     return backend.from_host(np.full(mat.n, 2.0 ** -k), mat), gain, probe
 
 
-def build(plugin, A: Any, probe: SpectralProbe | None = None, degree: int | None = None,
+def build(plugin, A: Any, probe: SpectralProbe | None = None, degree: int | str | None = None,
           options: dict | None = None):
     """``plugin``'s operator for ``A`` (see :meth:`PolynomialPreconditioner.build
     <autospec.polynomial.PolynomialPreconditioner.build>` for the options)."""
     req = contract.request(plugin, degree, options)
     if req.two_level:
+        if req.degree == "auto":
+            raise ValueError("degree='auto' is for one-level preconditioners; give the degree of the second level")
         other = [k for k in req.build if k not in ("probe_steps", "seed")]
         if other:
             raise TypeError(f"{', '.join(other)}= do(es) not apply to a two-level preconditioner "

@@ -118,7 +118,7 @@ class PolynomialPreconditioner(abc.ABC):
             return
         base = PolynomialPreconditioner.build
 
-        def build(self, A, probe: SpectralProbe | None = None, degree: int | None = None, **options: Any):
+        def build(self, A, probe: SpectralProbe | None = None, degree: int | str | None = None, **options: Any):
             return base(self, A, probe, degree, **options)
 
         doc, returns = base.__doc__ or "", "        Returns\n        -------\n"
@@ -137,12 +137,17 @@ class PolynomialPreconditioner(abc.ABC):
         """The default degree for ``task`` (``default_degree`` unless a plugin says otherwise)."""
         return self.default_degree
 
+    def auto_degrees(self, task: Task) -> tuple[int, ...] | None:
+        """The degrees ``degree="auto"`` may choose for ``task`` (:mod:`autospec.cost`); None:
+        any of :data:`autospec.cost.CANDIDATES`."""
+        return None
+
     def probe_defaults(self, **options: Any) -> dict:
         """The probe run when ``build`` gets none: ``{"method": ..., **kwargs}``."""
         return {"method": "lanczos", "steps": 50}
 
     # --- the pipeline -------------------------------------------------------
-    def build(self, A, probe: SpectralProbe | None = None, degree: int | None = None, **options: Any):
+    def build(self, A, probe: SpectralProbe | None = None, degree: int | str | None = None, **options: Any):
         """Build ``M ~ P(A)`` for a symmetric ``A``; ``A`` is never modified.
 
         Parameters
@@ -154,9 +159,21 @@ class PolynomialPreconditioner(abc.ABC):
             (:mod:`autospec.backends.cupy`).
         probe : SpectralProbe, optional
             A probe of the scaled operator ``S``; run here when omitted.
-        degree : int, optional
+        degree : int or ``"auto"``, optional
             Polynomial degree (products with ``A`` per application); the plugin's default
-            for the task if omitted.
+            for the task if omitted.  ``"auto"`` (CG preconditioner): the degree that
+            minimises the predicted time to solution (:mod:`autospec.cost`; the learned
+            plugin chooses among the degrees it was trained for); ``M.info["degree_choice"]``
+            records the prediction.
+        cost : float, optional
+            With ``degree="auto"``: the cost of a PCG iteration's own work in units of one
+            product with ``A`` (measured once per machine and cached when omitted).
+        precision : ``"auto"``, ``"double"`` or ``"single"``, optional
+            numpy/scipy back end: ``"single"`` applies the polynomial with float32 values,
+            states and sums inside a float64 solve (inputs and results stay float64);
+            ``"auto"`` (default) does so for CG preconditioners of large sparse matrices
+            when a rounding estimate says the iteration count will not move by more than
+            2 % (:mod:`autospec.precision`); ``M.info["precision"]`` records the choice.
         task : str or Task, optional
             ``"precondition"`` (default of preconditioner plugins), ``"filter"`` or
             ``"invsqrt"``; see :mod:`autospec.tasks`.

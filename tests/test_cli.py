@@ -381,3 +381,16 @@ def test_bench_without_tqdm(capsys, mats, tmp_path, monkeypatch):
     assert rc == 0 and "| p8 |" in out and "Traceback" not in err
     rows = json.loads((tmp_path / "o" / "bench.json").read_text())["rows"]
     assert {r["method"] for r in rows} == {"cg", "jacobi", "chebyshev"}
+
+
+def test_solve_degree_auto_and_precision(capsys, spd_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOSPEC_CACHE", str(tmp_path))
+    rc, out, err = _run(capsys, "solve", spd_file, "--json", "--degree", "auto", "--precision", "single")
+    rec = json.loads(out)
+    assert rc == 0 and rec["converged"] and rec["relative_residual"] <= 1.5e-10
+    assert rec["build"]["precision"]["applied"] == "single"
+    assert rec["build"]["degree_choice"]["chosen"] == rec["degree"]
+    rc, out, err = _run(capsys, "solve", spd_file, "--degree", "most")
+    _one_line_error(rc, err, "'auto'")
+    rc, out, err = _run(capsys, "solve", spd_file, "--first", "amg", "--degree", "auto")
+    _one_line_error(rc, err, "--degree auto")

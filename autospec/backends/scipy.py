@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .. import kernels, recurrence
+from .. import kernels, precision, recurrence, threads
 from ..probe import SpectralProbe
 from ..probe import probe as run_probe
 from ..recurrence import Coefficients
@@ -73,7 +74,8 @@ class PolynomialOperator(spla.LinearOperator):
     """
 
     def __init__(self, op: Operator, coefficients: Coefficients, probe: SpectralProbe | None,
-                 scale: np.ndarray | None, plugin: str = "", gain: float = 1.0):
+                 scale: np.ndarray | None, plugin: str = "", gain: float = 1.0,
+                 precision: str = "double"):
         super().__init__(dtype=op.dtype, shape=op.shape)
         self._op = op
         self.coefficients = coefficients
@@ -83,8 +85,17 @@ class PolynomialOperator(spla.LinearOperator):
         self.plugin = plugin
         self.gain = float(gain)
         self.info: dict = {}
+        self.precision = precision
         self._ws = kernels.Workspace()
         self._lock = threading.Lock()
+        # the matrix and scaling the kernels read: S's own, or their float32 copies for a
+        # single-precision application of a float64 operator (autospec.precision)
+        self._csr, self._work_scale = op.csr, scale
+        if op.csr is not None and precision == "single" and op.dtype != np.float32:
+            c = op.csr
+            self._csr = sp.csr_matrix((c.data.astype(np.float32), c.indices, c.indptr), shape=c.shape)
+            self._work_scale = None if scale is None else np.asarray(scale, dtype=np.float32)
+        self._parallel = op.csr is not None and op.csr.nnz >= kernels.PARALLEL_MIN_NNZ
         # a constant polynomial (Jacobi: P = c I) is a diagonal: apply it as one
         self._diagonal = None
         if coefficients.matvecs == 0:
@@ -113,32 +124,48 @@ class PolynomialOperator(spla.LinearOperator):
         return state
 
     def __setstate__(self, state: dict) -> None:
+        # operators pickled before the precision option apply in their own dtype
+        state.setdefault("precision", "double")
+        state.setdefault("_csr", state["_op"].csr)
+        state.setdefault("_work_scale", state.get("_scale"))
+        state.setdefault("_parallel", state["_op"].csr is not None and state["_op"].csr.nnz >= kernels.PARALLEL_MIN_NNZ)
         self.__dict__.update(state)
         self._ws = kernels.Workspace()
         self._lock = threading.Lock()
 
     def _apply(self, x: np.ndarray) -> np.ndarray:
-        x = check_vector(x, self.shape[0])
+        x = np.asarray(x)
+        n = self.shape[0]
+        if x.ndim not in (1, 2) or x.shape[0] != n:
+            raise shape_error(x.shape, n)
+        if x.dtype.kind == "c":
+            raise TypeError("x is complex; autospec operators are real")
         out = np.result_type(self.dtype, x.dtype)  # float32 M, float64 x: float64 (aslinearoperator's rule)
-        return self._apply_own_dtype(np.asarray(x, dtype=self.dtype)).astype(out, copy=False)
+        if self._csr is None or self._diagonal is not None:
+            x = check_vector(x, n)
+            return self._apply_other(np.asarray(x, dtype=self.dtype)).astype(out, copy=False)
+        if x.ndim == 1 and self._parallel and not threads.in_solve() and kernels.num_threads() > 1:
+            threads.enter_solve()
+        # one pass reads x (NaN/Inf test, D x, the work dtype), the readout layer writes the
+        # result: nothing outside the kernel's own passes (kernels.apply_polynomial_csr)
+        y = np.empty(x.shape, dtype=out)
+        if self._lock.acquire(blocking=False):
+            try:
+                return kernels.apply_polynomial_csr(self._csr, self.coefficients, x, out=y,
+                                                    bounds=self._op.bounds, workspace=self._ws,
+                                                    scale=self._work_scale, gain=self.gain)
+            finally:
+                self._lock.release()
+        return kernels.apply_polynomial_csr(self._csr, self.coefficients, x, out=y, bounds=self._op.bounds,
+                                            scale=self._work_scale, gain=self.gain)
 
-    def _apply_own_dtype(self, z: np.ndarray) -> np.ndarray:
+    def _apply_other(self, z: np.ndarray) -> np.ndarray:
+        # a diagonal, or dense / matrix-free S: the array-agnostic recurrence
         if self._diagonal is not None:
             return z * (self._diagonal if z.ndim == 1 else self._diagonal[:, None])
         if self._scale is not None:
             z = z * (self._scale if z.ndim == 1 else self._scale[:, None])
-        op = self._op
-        if op.csr is not None:
-            if self._lock.acquire(blocking=False):
-                try:
-                    y = kernels.apply_polynomial_csr(op.csr, self.coefficients, z,
-                                                     bounds=op.bounds, workspace=self._ws)
-                finally:
-                    self._lock.release()
-            else:
-                y = kernels.apply_polynomial_csr(op.csr, self.coefficients, z, bounds=op.bounds)
-        else:
-            y = recurrence.apply(self.coefficients, op.matvec, z)
+        y = recurrence.apply(self.coefficients, self._op.matvec, z)
         if self._scale is not None:
             y *= (self._scale if y.ndim == 1 else self._scale[:, None])
         if self.gain != 1.0:
@@ -212,7 +239,9 @@ class ScipyBackend(Backend):
         return S.matvec
 
     def operator(self, mat, S, s, co, probe, req, gain: float = 1.0) -> PolynomialOperator:
-        M = PolynomialOperator(S, co, probe, s, plugin=req.plugin.name, gain=gain)
+        applied, why = precision.choose(req.build.get("precision", "auto"), co, probe, S, s, req.task)
+        M = PolynomialOperator(S, co, probe, s, plugin=req.plugin.name, gain=gain, precision=applied)
+        M.precision_reason = why
         M.matvec(np.zeros(S.n, dtype=S.dtype))  # load/compile the kernels now, not in the solve
         return M
 

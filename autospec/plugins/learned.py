@@ -110,6 +110,12 @@ class LearnedPreconditioner(PolynomialPreconditioner):
         """11 for the CG preconditioner, 21 for the filter and ``X^{-1/2}`` (the trained degrees)."""
         return 11 if task == PRECONDITION else 21
 
+    def auto_degrees(self, task) -> tuple[int, ...]:
+        """The degree the shipped engine for ``task`` was trained for: ``degree="auto"``
+        chooses among trained degrees only."""
+        _, meta = _weights(str(weights_path(resolve(task, self.tasks, self.name).name)))
+        return (int(meta["config"]["degree"]),)
+
     def probe_defaults(self, task=PRECONDITION, k: int | None = None, l: int | None = None, **_) -> dict:
         if task == FILTER:
             if k is None:
