@@ -401,8 +401,9 @@ def _parser() -> _Parser:
                    help="one-level: Jacobi scaling (auto: where the diagonal is available)")
     s.add_argument("--degree", type=_degree, default=11,
                    help="polynomial degree (products with A per application), or 'auto' (the predicted fastest)")
-    s.add_argument("--precision", choices=("auto", "double", "single"), default="auto",
-                   help="application in float64, or float32 inside the float64 solve ('auto': where it keeps the iterations)")
+    s.add_argument("--precision", choices=("auto", "double", "mixed", "single"), default="auto",
+                   help="float64 application, float32 matrix values (mixed), or float32 values and vectors "
+                        "(single); 'auto': mixed where it provably keeps the iterations")
     s.add_argument("--probe-steps", type=_positive_int, default=50, help="Lanczos steps of the spectral probe")
     s.add_argument("--rtol", type=_rtol, default=1e-10, help="CG's relative residual tolerance")
     s.add_argument("--maxiter", type=_positive_int, default=20000, help="most CG iterations")

@@ -11,13 +11,13 @@ product (a layer of eq. (5)), the time to solution is proportional to::
 where ``iterations(d)`` is predicted by PCG simulated on the probe's model spectrum
 (:mod:`autospec.spectral_model`) for the Chebyshev design of degree ``d`` with its
 model-chosen lower edge (:func:`autospec.chebyshev.model_lower_edge`): the same
-prediction that chooses the lower edge; ``s_d`` is the cost of a float32 product relative
-to a float64 one where the application at degree ``d`` would run in float32
-(:mod:`autospec.precision`: the rounding estimate grows with the degree), else 1.
+prediction that chooses the lower edge; ``s_d`` is the cost of a product with float32
+matrix values relative to a float64 one where the application at degree ``d`` would read
+them (:mod:`autospec.precision`: the perturbation bound grows with the degree), else 1.
 :func:`choose_degree` returns the candidate of
 :data:`CANDIDATES` with the smallest ``T``.
 
-``r`` and the float32 speed are measured once per machine, thread count, dtype and size class (the nonzeros,
+``r`` and that speed ratio are measured once per machine, thread count, dtype and size class (the nonzeros,
 rounded to a power of 2) on a generated 2-D Poisson matrix of that size, and cached on disk
 (``$AUTOSPEC_CACHE``, else ``$XDG_CACHE_HOME/autospec``, else ``~/.cache/autospec``,
 file ``cost.json``); ``cost=r`` overrides it, for users who know their reduction cost (on
@@ -92,8 +92,8 @@ def _measure(nnz: int, dtype, repeats: int = 10) -> tuple[float, float]:
     A32 = A.astype(np.float32)
     ws32 = kernels.Workspace()
 
-    def product32():
-        kernels.apply_polynomial_csr(A32, one, x, out=out, bounds=bounds, workspace=ws32)
+    def product32():  # the "mixed" precision that "auto" may choose: float32 values, float64 states
+        kernels.apply_polynomial_csr(A32, one, x, out=out, bounds=bounds, workspace=ws32, work=np.float64)
 
     # interleaved, so that load from elsewhere hits all three alike; each sample times 4 calls,
     # and the minimum over the samples is the uncontended cost (other load only adds)
@@ -124,8 +124,8 @@ def _cpu() -> str:
 
 
 def single_speed(nnz: int, *, refresh: bool = False) -> float:
-    """The time of a float32 product relative to a float64 one (float64 vectors in and out),
-    measured with :func:`iteration_cost` and cached."""
+    """The time of a product with float32 matrix values (``"mixed"`` precision: float64
+    states) relative to a float64 one, measured with :func:`iteration_cost` and cached."""
     return _cached(nnz, np.float64, refresh)[1]
 
 
@@ -195,8 +195,8 @@ def choose_degree(probe: SpectralProbe, nnz: int, dtype=np.float64, cost: float 
         Restrict to these degrees (a plugin trained for a few degrees only).
     single : callable, optional
         ``single(a, b, d)``: whether the application at degree ``d`` (Chebyshev design on
-        ``[a, b]`` as the proxy) will run in float32 (:mod:`autospec.precision`); its products
-        then cost :func:`single_speed` of a float64 one.
+        ``[a, b]`` as the proxy) will read float32 matrix values (:mod:`autospec.precision`);
+        its products then cost :func:`single_speed` of a float64 one.
 
     Returns
     -------
@@ -228,6 +228,6 @@ def choose_degree(probe: SpectralProbe, nnz: int, dtype=np.float64, cost: float 
         its = int(pcg_iterations(lam, wt, preconditioner_values(a, b, d, lam), 1e-10, maxiter=20_000))
         s32 = single is not None and bool(single(a, b, d))
         speed = single_speed(nnz) if s32 else 1.0
-        predicted[d] = [its, its * (d * speed + r), "single" if s32 else "double"]
+        predicted[d] = [its, its * (d * speed + r), "mixed" if s32 else "double"]
     best = min(cands, key=lambda d: (predicted[d][1], d))
     return best, {"cost": r, "measured": measured, "predicted": predicted, "chosen": best}

@@ -486,13 +486,21 @@ class Workspace:
     def __init__(self) -> None:
         self._bufs: dict = {}
 
+    def table(self, table: np.ndarray, dtype) -> np.ndarray:
+        """``table`` in ``dtype`` (kept for the next call with the same table)."""
+        got = self._bufs.get("table")
+        if got is None or got[0] is not table or got[1].dtype != dtype:
+            got = (table, table.astype(dtype))
+            self._bufs["table"] = got
+        return got[1]
+
     def get(self, shape, dtype, accumulates: bool = True, chunks: int = 1):
         """``(z, A, B, C, flags)`` buffers; only the latest shape is kept."""
         key = (tuple(shape), np.dtype(dtype).str, int(chunks))
         bufs = self._bufs.get(key)
         if bufs is None:
             bufs = [np.empty(shape, dtype) for _ in range(4)] + [np.empty(chunks, np.float64)]
-            self._bufs = {key: bufs}
+            self._bufs = {key: bufs, **({"table": self._bufs["table"]} if "table" in self._bufs else {})}
         return tuple(bufs)
 
 
@@ -500,13 +508,16 @@ def apply_polynomial_csr(A, coefs, z: np.ndarray, out: np.ndarray | None = None,
                          bounds: np.ndarray | None = None,
                          workspace: Workspace | None = None, *,
                          scale: np.ndarray | None = None, gain: float = 1.0,
-                         name: str = "x") -> np.ndarray:
+                         name: str = "x", work=None) -> np.ndarray:
     """``gain D P(A) D z`` for CSR ``A`` with fused layers (one pass over the rows each),
     ``D = diag(scale)`` (the identity without ``scale``).
 
     ``coefs`` is a :class:`autospec.recurrence.Coefficients`; ``z`` a vector ``(n,)`` or a
-    block ``(n, k)`` of any float dtype.  The work dtype is ``A``'s: a float32 ``A`` runs the
-    float32 kernels (row sums accumulated in float32) whatever ``z``'s dtype.  The first
+    block ``(n, k)`` of any float dtype.  The work dtype (states, vectors, row sums) is
+    ``work``, by default ``A``'s: a float32 ``A`` runs the float32 kernels (row sums
+    accumulated in float32) whatever ``z``'s dtype; ``work=numpy.float64`` with a float32
+    ``A`` reads float32 values into float64 states and sums (the ``"mixed"`` precision of
+    :mod:`autospec.precision`).  The first
     pass converts ``D z`` to the work dtype and tests ``z`` for NaN/Inf; the readout layer
     applies ``gain D`` and writes the result in ``out``'s dtype, by default
     ``numpy.result_type(A.dtype, z.dtype)``: no pass, temporary or dtype round trip outside
@@ -518,7 +529,10 @@ def apply_polynomial_csr(A, coefs, z: np.ndarray, out: np.ndarray | None = None,
         if ``z`` has the wrong shape, or NaN or Inf entries (the message names ``name``).
     """
     indptr, indices, data = _csr_arrays(A)
-    work = data.dtype
+    work = data.dtype if work is None else np.dtype(work)
+    if work not in (np.float32, np.float64) or work.itemsize < data.dtype.itemsize:
+        raise TypeError(f"apply_polynomial_csr: work dtype {work} must be float32 or float64, and at least "
+                        f"as wide as the matrix values ({data.dtype})")
     z = np.asarray(z)
     if z.dtype not in (np.float32, np.float64):
         z = z.astype(np.result_type(z.dtype, np.float32, work))
@@ -538,8 +552,11 @@ def apply_polynomial_csr(A, coefs, z: np.ndarray, out: np.ndarray | None = None,
     if scaled and (s.dtype != work or s.shape != (A.shape[0],)):
         s = np.ascontiguousarray(s, dtype=work).reshape(-1)
     kern = _apply_poly if z.ndim == 1 else _apply_poly_block
+    # the coefficients in the work dtype too: float64 scalars would turn every float32 row
+    # update into conversions to float64 and back
+    table = coefs.table if work == np.float64 else ws.table(coefs.table, work)
     with _threads_for(len(data) * (1 if z.ndim == 1 else z.shape[1])):
-        ok = kern(indptr, indices, data, coefs.table, bool(coefs.uses_c1), bool(coefs.accumulates),
+        ok = kern(indptr, indices, data, table, bool(coefs.uses_c1), bool(coefs.accumulates),
                   z, s, scaled, copy, float(gain), zbuf if copy else z, out, bufA, bufB, bufC, flags,
                   bounds, work.type(0.0))
     if not ok:

@@ -67,8 +67,9 @@ def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
     t_start = time.perf_counter()
     if "fused" in req.build and not backend.fused_option:
         raise TypeError("fused= is a build option of the torch and cupy back ends (GPU kernels)")
-    if req.build.get("precision", "auto") == "single" and backend.name != "scipy":
-        raise TypeError(f"precision='single' is implemented by the CSR kernels of the numpy/scipy back end; the "
+    if req.build.get("precision", "auto") in ("mixed", "single") and backend.name != "scipy":
+        raise TypeError(f"precision={req.build['precision']!r} is implemented by the CSR kernels of the numpy/scipy "
+                        f"back end; the "
                         f"{backend.name} back end applies in the dtype of A (pass A in float32 for a float32 "
                         "application)")
     mat = backend.matrix(A, check_symmetric=bool(req.build.get("check_symmetric", True)))

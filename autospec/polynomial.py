@@ -168,12 +168,13 @@ class PolynomialPreconditioner(abc.ABC):
         cost : float, optional
             With ``degree="auto"``: the cost of a PCG iteration's own work in units of one
             product with ``A`` (measured once per machine and cached when omitted).
-        precision : ``"auto"``, ``"double"`` or ``"single"``, optional
-            numpy/scipy back end: ``"single"`` applies the polynomial with float32 values,
-            states and sums inside a float64 solve (inputs and results stay float64);
-            ``"auto"`` (default) does so for CG preconditioners of large sparse matrices
-            when a rounding estimate says the iteration count will not move by more than
-            2 % (:mod:`autospec.precision`); ``M.info["precision"]`` records the choice.
+        precision : ``"auto"``, ``"double"``, ``"mixed"`` or ``"single"``, optional
+            numpy/scipy back end, inside a float64 solve (inputs and results stay float64):
+            ``"mixed"`` reads float32 matrix values into float64 states (a fixed SPD operator),
+            ``"single"`` uses float32 values, states and sums; ``"auto"`` (default) takes
+            ``"mixed"`` for CG preconditioners of large sparse matrices where its
+            perturbation bound is at most 0.02 (:mod:`autospec.precision`);
+            ``M.info["precision"]`` records the choice.
         task : str or Task, optional
             ``"precondition"`` (default of preconditioner plugins), ``"filter"`` or
             ``"invsqrt"``; see :mod:`autospec.tasks`.

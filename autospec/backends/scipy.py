@@ -90,11 +90,13 @@ class PolynomialOperator(spla.LinearOperator):
         self._lock = threading.Lock()
         # the matrix and scaling the kernels read: S's own, or their float32 copies for a
         # single-precision application of a float64 operator (autospec.precision)
-        self._csr, self._work_scale = op.csr, scale
-        if op.csr is not None and precision == "single" and op.dtype != np.float32:
+        self._csr, self._work_scale, self._work = op.csr, scale, np.dtype(op.dtype)
+        if op.csr is not None and precision in ("mixed", "single") and op.dtype != np.float32:
             c = op.csr
             self._csr = sp.csr_matrix((c.data.astype(np.float32), c.indices, c.indptr), shape=c.shape)
-            self._work_scale = None if scale is None else np.asarray(scale, dtype=np.float32)
+            if precision == "single":
+                self._work = np.dtype(np.float32)
+                self._work_scale = None if scale is None else np.asarray(scale, dtype=np.float32)
         self._parallel = op.csr is not None and op.csr.nnz >= kernels.PARALLEL_MIN_NNZ
         # a constant polynomial (Jacobi: P = c I) is a diagonal: apply it as one
         self._diagonal = None
@@ -128,6 +130,7 @@ class PolynomialOperator(spla.LinearOperator):
         state.setdefault("precision", "double")
         state.setdefault("_csr", state["_op"].csr)
         state.setdefault("_work_scale", state.get("_scale"))
+        state.setdefault("_work", np.dtype(state["_op"].dtype))
         state.setdefault("_parallel", state["_op"].csr is not None and state["_op"].csr.nnz >= kernels.PARALLEL_MIN_NNZ)
         self.__dict__.update(state)
         self._ws = kernels.Workspace()
@@ -153,11 +156,11 @@ class PolynomialOperator(spla.LinearOperator):
             try:
                 return kernels.apply_polynomial_csr(self._csr, self.coefficients, x, out=y,
                                                     bounds=self._op.bounds, workspace=self._ws,
-                                                    scale=self._work_scale, gain=self.gain)
+                                                    scale=self._work_scale, gain=self.gain, work=self._work)
             finally:
                 self._lock.release()
         return kernels.apply_polynomial_csr(self._csr, self.coefficients, x, out=y, bounds=self._op.bounds,
-                                            scale=self._work_scale, gain=self.gain)
+                                            scale=self._work_scale, gain=self.gain, work=self._work)
 
     def _apply_other(self, z: np.ndarray) -> np.ndarray:
         # a diagonal, or dense / matrix-free S: the array-agnostic recurrence
