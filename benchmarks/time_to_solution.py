@@ -15,7 +15,8 @@ with
 * ``two-level`` -- ``autospec.get("chebyshev").build(A, first="amg")``;
 * ``pyamg-sa`` -- pyamg's smoothed aggregation V-cycle as the preconditioner;
 * ``ic0`` -- IC(0) (``ilupp``) as the preconditioner;
-* ``superlu`` -- ``scipy.sparse.linalg.spsolve`` (SuperLU, COLAMD), for n <= 400 000.
+* ``superlu`` -- ``scipy.sparse.linalg.spsolve`` (SuperLU, COLAMD), for n up to
+  ``--superlu-max-n`` (400 000).
 
 Setup (build, factorisation, AMG hierarchy) and solve are timed apart; each is the median
 of ``--repeats`` runs, ``total`` is their sum, and ``x cg`` its ratio to the plain CG total
@@ -169,6 +170,8 @@ def main(argv=None) -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--blas-threads", default="env", help="'env' (as the environment has it) or a number")
+    ap.add_argument("--superlu-max-n", type=int, default=SUPERLU_MAX_N,
+                    help="largest n for the SuperLU row (its fill-in grows fast on 3-D problems)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
@@ -177,6 +180,7 @@ def main(argv=None) -> None:
         ap.error(f"unknown method(s) {', '.join(bad)}; methods: {', '.join(METHODS)}")
     if args.repeats < 1:
         ap.error("--repeats must be >= 1")
+    globals()["SUPERLU_MAX_N"] = args.superlu_max_n
     blas = None if args.blas_threads == "env" else int(args.blas_threads)
     with pinned(blas=blas) as threads:
         print(f"# threads: numba {threads['numba']}, blas {threads['blas']}, "

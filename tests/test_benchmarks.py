@@ -3,6 +3,7 @@ iteration counts as a direct scipy solve, and skipped two-level cases say why.""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse.linalg as spla
 
 import autospec
@@ -81,3 +82,27 @@ def test_asv_config_compares_commits():
     assert conf["environment_type"] == "virtualenv" and "example.invalid" not in conf["project_url"]
     assert "threadpoolctl" in conf["matrix"]["req"]
     assert all("{build_cache_dir}" in c for c in conf["build_command"])
+
+
+def test_time_to_solution_runs_every_method_and_solves(capsys, tmp_path, monkeypatch):
+    """The time benchmark on a small problem: every method's row solves to rtol 1e-10 (or is
+    a direct solve), the modes that keep the iterations report it/dbl 1, the JSON has them."""
+    import json
+
+    from benchmarks import time_to_solution as tts
+    monkeypatch.setenv("AUTOSPEC_CACHE", str(tmp_path))
+    out = tmp_path / "t.json"
+    tts.main(["--problems", "poisson2d_40", "--no-matrices", "--repeats", "1", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert "# threads:" in text and "| poisson2d_40 | 1600 | autospec |" in text
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["method"] for r in rows} == set(tts.METHODS)
+    for r in rows:
+        assert "skipped" not in r, r
+        assert r["relres"] <= 1e-10 * 1.01 and r["converged"]
+        assert r["setup_s"] >= 0 and r["solve_s"] > 0 and r["total_s"] == r["setup_s"] + r["solve_s"]
+    its = {r["method"]: r["iterations"] for r in rows}
+    assert its["autospec"] == its["autospec-double"] == its["autospec-mixed"]
+    assert its["cg"] > its["autospec"]
+    with pytest.raises(SystemExit):
+        tts.main(["--problems", "poisson2d_40", "--no-matrices", "--methods", "nothing"])
