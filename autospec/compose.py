@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from . import contract, recurrence
+from . import contract, kernels, recurrence, threads
 from .buildinfo import log, probe_record, record
 from .probe import lanczos, lanczos_preconditioned
 from .scaling import magnitude, normalisation, scaled_operator
@@ -310,6 +310,8 @@ class TwoLevelOperator(spla.LinearOperator):
 
     def _matvec(self, x):
         x = np.asarray(x)
+        if getattr(self, "_parallel", False) and not threads.in_solve() and kernels.num_threads() > 1:
+            threads.enter_solve()  # BLAS on one thread while a solver applies M (autospec.threads)
         v = check_vector(x.reshape(-1), self.shape[0]).astype(np.float64)
         y = recurrence.apply(self.coefficients, self._X, self._M1(v))
         if self.gain != 1.0:
@@ -403,14 +405,17 @@ def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int | 
     if k:
         op = scaled_operator(op, np.full(op.n, 2.0 ** -k))
     # a first level of an indefinite A is meaningless (and can hide it): a short probe of A first
-    lanczos(op, steps=min(op.n, 30), seed=seed).require_positive_definite("A")
+    with threads.blas_single_thread():  # inner products between parallel kernel launches
+        lanczos(op, steps=min(op.n, 30), seed=seed).require_positive_definite("A")
     t0 = time.perf_counter()
-    M1 = first_level(op if op.csr is None else op.csr, first, shift, **(first_options or {}))
+    with threads.blas_single_thread():  # Numba's workers still spin from the probe just run
+        M1 = first_level(op if op.csr is None else op.csr, first, shift, **(first_options or {}))
     t_first = time.perf_counter() - t0
     name = first if isinstance(first, str) else type(first).__name__
     log.debug("%s on %s: first level in %.3g s (shift %g), n=%d", plugin.name, name, t_first, shift, op.n)
     t0 = time.perf_counter()
-    probe = lanczos_preconditioned(op, M1, steps=probe_steps, seed=seed)
+    with threads.blas_single_thread():
+        probe = lanczos_preconditioned(op, M1, steps=probe_steps, seed=seed)
     t_probe = time.perf_counter() - t0
     log.debug("%s on %s: preconditioned Lanczos probe, %d steps, %.3g s; Ritz values of M1 A in [%.4g, %.4g]",
               plugin.name, name, probe.steps, t_probe, probe.theta_min, probe.lambda_max_bound)
@@ -419,6 +424,7 @@ def two_level(A, first: Any = "ichol", second: Any = "chebyshev", degree: int | 
     co = contract.checked_coefficients(req, probe, op.n, what="M1 A")
     t_coef = time.perf_counter() - t0
     M = TwoLevelOperator(_Float64Matvec(op), M1, co, probe, op.n, dtype, first, plugin.name, gain=4.0 ** -k)
+    M._parallel = op.csr is not None and op.csr.nnz >= kernels.PARALLEL_MIN_NNZ  # A's products are threaded
     M.info = record(plugin=plugin.name, task=req.task.name, backend="scipy", coefficients=co,
                     probe=probe_record(probe, seed, t_probe), scaling=None, diagonal=None,
                     first=name, shift=float(shift),

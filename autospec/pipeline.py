@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backends, contract, precision
+from . import backends, contract, precision, threads
 from .buildinfo import log, probe_record, record
 from .compose import two_level
 from .cost import choose_degree
@@ -92,7 +92,8 @@ def run(backend, A: Any, probe: SpectralProbe | None, req: BuildRequest):
     probed = None
     if probe is None and req.plugin.needs_probe:
         method, popts = probe_settings(req)
-        probe = backend.probe(S, mat.n, method, popts)
+        with threads.blas_single_thread():  # the probe's inner products between kernel launches
+            probe = backend.probe(S, mat.n, method, popts)
         if req.task == INVSQRT:
             probe = _certified_bottom(backend, S, mat.n, probe, popts.get("seed", 0))
         probed = probe_record(probe, popts.get("seed"), time.perf_counter() - t0)

@@ -167,3 +167,36 @@ def test_block_applications_leave_blas_alone(parallel_operator):
 def test_bad_blas_policy():
     with pytest.raises(ValueError, match="policy"):
         threads.set_blas_policy("sometimes")
+
+
+def test_building_then_applying_once_in_a_function_leaves_blas_alone():
+    """The build's own warm-up application is not the caller's: build + one ``M @ v`` in a
+    function is one application there, so nothing changes."""
+    pytest.importorskip("threadpoolctl")
+    import numpy as np
+    import autospec
+    from threadpoolctl import threadpool_limits
+    from conftest import poisson2d
+    if kernels.num_threads() < 2:
+        pytest.skip("the kernels run on one thread here")
+    A = poisson2d(150)
+    seen = []
+
+    def main():
+        M = autospec.get("chebyshev").build(A)
+        M @ np.ones(A.shape[0])
+        seen.append(_blas_threads())
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        main()
+    assert all(t == 2 for t in seen[0])
+
+
+def test_blas_single_thread_for_the_probe_restores():
+    pytest.importorskip("threadpoolctl")
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=2, user_api="blas"):
+        with threads.blas_single_thread():
+            inside = _blas_threads()
+        after = _blas_threads()
+    assert all(t == 1 for t in inside) and all(t == 2 for t in after)

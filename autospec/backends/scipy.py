@@ -136,7 +136,7 @@ class PolynomialOperator(spla.LinearOperator):
         self._ws = kernels.Workspace()
         self._lock = threading.Lock()
 
-    def _apply(self, x: np.ndarray) -> np.ndarray:
+    def _apply(self, x: np.ndarray, scope: bool = True) -> np.ndarray:
         x = np.asarray(x)
         n = self.shape[0]
         if x.ndim not in (1, 2) or x.shape[0] != n:
@@ -147,7 +147,7 @@ class PolynomialOperator(spla.LinearOperator):
         if self._csr is None or self._diagonal is not None:
             x = check_vector(x, n)
             return self._apply_other(np.asarray(x, dtype=self.dtype)).astype(out, copy=False)
-        if x.ndim == 1 and self._parallel and not threads.in_solve() and kernels.num_threads() > 1:
+        if scope and x.ndim == 1 and self._parallel and not threads.in_solve() and kernels.num_threads() > 1:
             threads.enter_solve()
         # one pass reads x (NaN/Inf test, D x, the work dtype), the readout layer writes the
         # result: nothing outside the kernel's own passes (kernels.apply_polynomial_csr)
@@ -245,7 +245,9 @@ class ScipyBackend(Backend):
         applied, why = precision.choose(req.build.get("precision", "auto"), co, probe, S, s, req.task)
         M = PolynomialOperator(S, co, probe, s, plugin=req.plugin.name, gain=gain, precision=applied)
         M.precision_reason = why
-        M.matvec(np.zeros(S.n, dtype=S.dtype))  # load/compile the kernels now, not in the solve
+        # load/compile the kernels now, not in the solve (not an application by the caller: no
+        # BLAS scope, autospec.threads)
+        M._apply(np.zeros(S.n, dtype=S.dtype), scope=False)
         return M
 
 
