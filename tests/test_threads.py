@@ -200,3 +200,18 @@ def test_blas_single_thread_for_the_probe_restores():
             inside = _blas_threads()
         after = _blas_threads()
     assert all(t == 1 for t in inside) and all(t == 2 for t in after)
+
+
+def test_blas_limited_inside_pyamg_cg(parallel_operator):
+    pytest.importorskip("threadpoolctl")
+    pyamg = pytest.importorskip("pyamg")
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+    A, M, v = parallel_operator
+    seen = []
+    with threadpool_limits(limits=2, user_api="blas"):
+        x, info = pyamg.krylov.cg(A, v, M=M, tol=1e-8, maxiter=200, callback=lambda xk: seen.append(_blas_threads()))
+        after = _blas_threads()
+    assert info == 0 and len(seen) > 2 and all(t == 1 for s in seen[1:] for t in s)
+    assert all(t == 2 for t in after)
+    assert np.linalg.norm(v - A @ x) <= 1e-7 * np.linalg.norm(v)
