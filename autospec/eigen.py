@@ -1,18 +1,30 @@
 """The ``k`` smallest eigenpairs with a polynomial filter (Sec. 5.2, App. E).
 
-Protocol of :func:`smallest`: a warm-start probe (``probe_iters`` restarts of
+Two methods share the shift ``X = sigma I - A`` (``sigma`` an upper bound of
+``lambda_max``, which makes the wanted end the dominant one, eq. (14)), the filter ``P``
+built by the chosen plugin from a probe of ``X`` (its Ritz values are ``sigma - theta``),
+and a last Rayleigh-Ritz with ``A``, so the returned eigenvalues are ``A``'s, with residual
+norms ``||A v - lambda v||`` checked against ``sqrt(tol) ||A||`` (else
+:class:`EigenConvergenceError`).
+
+``method="subspace"`` (default): block-filtered subspace iteration (CheFSI, ChASE, EVSL):
+an adaptive-length Lanczos warm start, then a block of ``max(ceil(1.5 k), k + 5)`` vectors
+filtered by the fused block recurrence of :mod:`autospec.block_kernels`, Rayleigh-Ritz with
+``A``, locking of converged pairs, and the filter's interval and degree updated from the
+current Ritz values at every outer step; converged means the Kato-Temple bound
+``r^2 / gap`` proves the eigenvalue to ``tol`` relative.  The whole protocol is in
+:mod:`autospec.eigen_subspace`.  A block method finds every copy of a multiple eigenvalue
+below the filter's edge.
+
+``method="arpack"``: a warm-start probe (``probe_iters`` restarts of
 a thick-restart Lanczos eigensolver, :func:`autospec.probe.eigsh_warm_start`,
 with subspace size ``ncv = 4k``, ``k + 5`` pairs wanted; unlike scipy's
 ``eigsh`` it hands back the unconverged Ritz values too);
-a shift ``X = sigma I - A`` with ``sigma`` an upper bound of ``lambda_max`` (a
-short Lanczos run), which makes the wanted end the dominant one; the filter
-``P`` built by the chosen plugin from the probe of ``X`` (its Ritz values are
-``sigma - theta``); ARPACK (``eigsh``, largest algebraic, ``k + 2`` pairs
+``sigma`` from a short Lanczos run; ARPACK (``eigsh``, largest algebraic, ``k + 2`` pairs
 requested -- fewer than the ``j - 1`` the Chebyshev filter amplifies, because
 a requested pair at the filter's edge lies in the damped bulk and stalls
-ARPACK -- with the same ``ncv``) on the filtered operator ``P(X)``; and Rayleigh-Ritz with ``A`` on the converged vectors, so
-the returned eigenvalues are ``A``'s, with residual norms ``||A v - lambda v||``.
-
+ARPACK -- with the same ``ncv``) on the filtered operator ``P(X)`` of degree ``degree``
+(21); and Rayleigh-Ritz with ``A`` on the converged vectors.
 Multiple eigenvalues: a single-vector Krylov method (ARPACK here) can miss
 copies of a multiple eigenvalue.  After the solve, ``check_steps`` Lanczos
 steps on the filtered operator restricted to the complement of the pairs found
@@ -24,13 +36,15 @@ results are merged (at most ``max_rounds`` times).  The check costs
 ``filter=`` names any plugin that provides the filter task (:data:`autospec.tasks.FILTER`),
 asked for the ``k`` largest eigenvalues of the positive semidefinite ``X``
 (``task="filter", k=k, which="largest"``); another plugin gets a clear error listing
-those that do.  ``"learned"`` (default) is the learned engine's degree-``d`` filter
-(Alg. 2 embedding of the probe, refining and verified against the Chebyshev filter);
-``"chebyshev"`` is ``T_d`` on ``[0, theta_(j)]`` of ``X`` with ``j = ceil(1.5 k)``
-(counted from the top, capped by the probe), the unwanted part of the
-spectrum; ``"power"`` is ``X^d``.  For a symmetric indefinite ``A``,
-``square=True`` filters ``A^2`` instead (the eigenvalues of smallest
-magnitude) and Rayleigh-Ritz with ``A`` restores their signs.
+those that do.  ``"chebyshev"`` (default of the subspace method) is ``T_d`` on ``[0,
+theta_(j)]`` of ``X`` with ``j = ceil(1.5 k)`` (counted from the top, capped by the probe),
+the unwanted part of the spectrum; ``"learned"`` (default of the ARPACK method) is the
+learned engine's degree-21 filter (Alg. 2 embedding of the probe, refining and verified
+against the Chebyshev filter), which the subspace method applies as often as the degree it
+chooses needs; ``"power"`` is ``X^d`` (ARPACK only in practice: without Krylov acceleration
+it converges far too slowly).  For a symmetric indefinite ``A``, ``square=True`` filters
+``A^2`` instead (the eigenvalues of smallest magnitude) and Rayleigh-Ritz with ``A``
+restores their signs.
 """
 from __future__ import annotations
 
@@ -47,8 +61,13 @@ from .probe import NotPositiveDefiniteError, SpectralProbe, eigsh_warm_start, la
 from .scaling import magnitude, normalisation, scaled_operator
 from .tasks import FILTER
 from .validation import as_operator
+from .eigen_subspace import subspace_iteration
 
-__all__ = ["EigenResult", "EigenConvergenceError", "smallest", "DENSE_MAX"]
+__all__ = ["EigenResult", "EigenConvergenceError", "smallest", "DENSE_MAX", "METHODS"]
+
+#: The methods of :func:`smallest`: block-filtered subspace iteration (default) and ARPACK on
+#: the filtered operator.
+METHODS = ("subspace", "arpack")
 
 
 @dataclass
@@ -181,37 +200,56 @@ def _edge_index(k: int, available: int) -> int:
     return min(max(math.ceil(1.5 * k), k + 1), available)
 
 
-def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | None = None,
+def smallest(A, k: int, filter: str | None = None, degree: int | None = None, ncv: int | None = None,
              tol: float = 1e-10, probe_iters: int = 20, seed: int = 0, square: bool = False,
-             maxiter: int | None = None, check_steps: int = 10, max_rounds: int = 10) -> EigenResult:
+             maxiter: int | None = None, check_steps: int = 10, max_rounds: int = 10, *,
+             method: str = "subspace", block: int | None = None, max_degree: int = 200,
+             krylov: int = 1) -> EigenResult:
     """The ``k`` smallest eigenpairs of a symmetric positive definite ``A`` with a polynomial
     filter (Sec. 5.2; the protocol is in the module docstring).
 
     Parameters
     ----------
     A : sparse matrix, ndarray or LinearOperator
-        Symmetric positive definite (symmetric indefinite with ``square=True``).
+        Symmetric positive definite (symmetric indefinite with ``square=True``); never
+        modified.  A sparse matrix runs the subspace method's filters in the fused block
+        kernel; the others through :func:`autospec.recurrence.apply` on blocks.
     k : int
         Wanted eigenpairs, ``1 <= k < n``.
-    filter : str or plugin instance, default "learned"
-        A plugin that provides the filter task (``learned``, ``chebyshev``, ``power``).
-    degree : int, default 21
-        The filter's degree.
+    filter : str or plugin instance, optional
+        A plugin that provides the filter task (``chebyshev``, ``learned``, ``power``);
+        default ``"chebyshev"`` for ``method="subspace"``, ``"learned"`` for ``"arpack"``.
+    degree : int, optional
+        ``"arpack"``: the filter's degree (default 21).  ``"subspace"``: a fixed degree per
+        outer step instead of the adaptive one (default: chosen each step, at most
+        ``max_degree``).
     ncv : int, optional
-        Subspace size of the warm start and of ARPACK (default ``max(4k, k + 7)``).
+        ``"arpack"``: subspace size of the warm start and of ARPACK (default ``max(4k, k + 7)``).
     tol : float, default 1e-10
-        ARPACK's relative tolerance on the filtered operator.
+        ``"subspace"``: the relative accuracy of the eigenvalues (Kato-Temple bound);
+        ``"arpack"``: ARPACK's relative tolerance on the filtered operator.  Both: every
+        residual is at most ``sqrt(tol) ||A||``, or the result is refused.
     probe_iters : int, default 20
-        Restarts of the warm-start probe (:func:`autospec.probe.eigsh_warm_start`).
+        ``"arpack"``: restarts of the warm-start probe (:func:`autospec.probe.eigsh_warm_start`).
     seed : int, default 0
+        Seeds every random start (warm start, random block, ARPACK's start vector).
     square : bool, default False
         Filter ``A^2`` (the eigenvalues of smallest magnitude of an indefinite ``A``).
     maxiter : int, optional
-        ARPACK's iteration limit.
+        ``"subspace"``: most outer steps (default 200); ``"arpack"``: ARPACK's iteration limit.
     check_steps : int, default 10
-        Lanczos steps of the check for missed copies of multiple eigenvalues.
+        ``"arpack"``: Lanczos steps of the check for missed copies of multiple eigenvalues.
     max_rounds : int, default 10
-        Most deflated searches after a failed check.
+        ``"arpack"``: most deflated searches after a failed check.
+    method : ``"subspace"`` (default) or ``"arpack"``
+        Block-filtered subspace iteration, or ARPACK on the filtered operator.
+    block : int, optional
+        ``"subspace"``: block size, ``k <= block < n`` (default ``max(ceil(1.5 k), k + 5)``).
+    max_degree : int, default 200
+        ``"subspace"``: the highest degree of one outer step's filter.
+    krylov : int, default 1
+        ``"subspace"``: filtered blocks per outer step; ``m > 1`` makes Rayleigh-Ritz act on the
+        block Krylov space ``Y, P Y, ..., P^m Y`` (fewer products, more orthogonalisation).
 
     Returns
     -------
@@ -222,19 +260,27 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     Raises
     ------
     ValueError
-        for ``k`` out of range, or a plugin that provides no filter.
+        for ``k`` out of range, an unknown method, bad ``degree``, ``block``, ``tol``,
+        ``max_degree`` or ``krylov``, or a plugin that provides no filter.
     NotPositiveDefiniteError
         if ``A`` is proven indefinite (pass ``square=True``).
+    EigenConvergenceError
+        if the pairs are not converged within ``maxiter`` outer steps, or their residuals
+        exceed ``sqrt(tol) ||A||`` (``"arpack"``: ``ArpackNoConvergence`` when ARPACK stops
+        short).
 
     Examples
     --------
     >>> from autospec.eigen import smallest
     >>> from autospec.io import poisson2d
-    >>> r = smallest(poisson2d(20), 4, filter="chebyshev")
+    >>> r = smallest(poisson2d(20), 4)
     >>> r.eigenvalues.round(6).tolist()  # the exact ones: 0.044677, 0.111193 (twice), 0.177709
     [0.044677, 0.111193, 0.111193, 0.177709]
-    >>> bool(r.residuals.max() < 1e-8)
-    True
+    >>> bool(r.residuals.max() < 1e-6), r.info["method"]
+    (True, 'subspace')
+    >>> a = smallest(poisson2d(20), 4, method="arpack", filter="learned")
+    >>> bool(abs(a.eigenvalues - r.eigenvalues).max() < 1e-12), bool(a.residuals.max() < 1e-8)
+    (True, True)
     """
     op = as_operator(A)
     n = op.n
@@ -242,12 +288,28 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     j = normalisation(magnitude(op))
     if j:
         res = smallest(scaled_operator(op, np.full(n, 2.0 ** -j)), k, filter, degree, ncv, tol, probe_iters,
-                       seed, square, maxiter, check_steps, max_rounds)
+                       seed, square, maxiter, check_steps, max_rounds, method=method, block=block,
+                       max_degree=max_degree, krylov=krylov)
         res.eigenvalues, res.residuals = res.eigenvalues * 4.0 ** j, res.residuals * 4.0 ** j
         res.info["normalised_by"] = 4.0 ** j
         return res
-    if not isinstance(k, (int, np.integer)) or k < 1:
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+    if degree is not None and (not isinstance(degree, (int, np.integer)) or isinstance(degree, bool)
+                               or degree < 1):
+        raise ValueError(f"degree must be a positive integer or None, got {degree!r}")
+    if not (isinstance(max_degree, (int, np.integer)) and max_degree >= 4):
+        raise ValueError(f"max_degree must be an integer >= 4, got {max_degree!r}")
+    if not (np.isfinite(tol) and 0 < tol < 1):
+        raise ValueError(f"tol must lie in (0, 1), got {tol!r}")
+    if block is not None and (not isinstance(block, (int, np.integer)) or isinstance(block, bool)):
+        raise ValueError(f"block must be an integer or None, got {block!r}")
+    if not isinstance(krylov, (int, np.integer)) or isinstance(krylov, bool) or krylov < 1:
+        raise ValueError(f"krylov must be a positive integer, got {krylov!r}")
+    if filter is None:
+        filter = "chebyshev" if method == "subspace" else "learned"
     if k >= n:
         raise ValueError(f"k = {k} must be smaller than the matrix size n = {n}")
     if 2 * k > n:
@@ -262,6 +324,10 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
         return EigenResult(lam[idx], Y[:, idx], _column_norms(R)[idx], 0, n, 0.0, 0.0,
                            time.perf_counter() - t0, "dense", 0,
                            {"method": "dense (k > n / 2: scipy.linalg.eigh of the explicit matrix)"})
+    if method == "subspace":
+        return _subspace(op, int(k), filter, degree, tol, seed, square, block, maxiter, max_degree, krylov)
+    if degree is None:
+        degree = 21
     ncv = min(n, ncv or max(4 * k, k + 7))
     matvec_A = _Counter(lambda v: np.asarray(op.matvec(np.asarray(v, dtype=op.dtype)), dtype=np.float64))
     if square:
@@ -307,15 +373,42 @@ def smallest(A, k: int, filter: str = "learned", degree: int = 21, ncv: int | No
     R = np.column_stack([matvec_A(Y[:, i]) for i in range(k)]) - Y * lam
     t_solve = time.perf_counter() - t0
     res = _column_norms(R)
-    norm_A = float(np.sqrt(sigma) if square else sigma)  # an upper bound of ||A||
+    _check_residuals(res, k, float(np.sqrt(sigma) if square else sigma), tol, "raise maxiter or ncv")
+    idx = np.argsort(lam)
+    return EigenResult(lam[idx], Y[:, idx], res[idx], applications.calls,
+                       matvec_A.calls, t_probe, t_build, t_solve, _name(filter), M.degree,
+                       {"method": "arpack", "sigma": sigma, "interval": M.coefficients.meta.get("interval"),
+                        "deflation_rounds": rounds})
+
+
+def _name(filter) -> str:
+    return filter if isinstance(filter, str) else str(getattr(filter, "name", filter))
+
+
+def _check_residuals(res: np.ndarray, k: int, norm_A: float, tol: float, advice: str) -> None:
+    """:class:`EigenConvergenceError` unless every residual is at most ``sqrt(tol) ||A||``
+    (``norm_A`` an upper bound of ``||A||``), or the rounding floor ``1e3 eps ||A||``."""
     limit = max(np.sqrt(tol), 1e3 * np.finfo(np.float64).eps) * norm_A
     if not np.all(res <= limit):
         raise EigenConvergenceError(
             f"the {k} pairs found have residuals ||A v - lambda v|| up to {np.max(res):.3g}, above "
-            f"sqrt(tol) ||A|| = {limit:.3g}: not converged; raise maxiter or ncv, or try another filter "
-            "or degree")
-    idx = np.argsort(lam)
-    return EigenResult(lam[idx], Y[:, idx], res[idx], applications.calls,
-                       matvec_A.calls, t_probe, t_build, t_solve, filter, M.degree,
-                       {"sigma": sigma, "interval": M.coefficients.meta.get("interval"),
-                        "deflation_rounds": rounds})
+            f"sqrt(tol) ||A|| = {limit:.3g}: not converged; {advice}, or try another filter or degree")
+
+
+def _subspace(op, k: int, filter, degree, tol: float, seed: int, square: bool, block, maxiter,
+              max_degree: int, krylov: int) -> EigenResult:
+    """``method="subspace"``: :func:`autospec.eigen_subspace.subspace_iteration`, checked."""
+    t0 = time.perf_counter()
+    lam, V, applications, matvecs, t_probe, t_build, info, plugin = subspace_iteration(
+        op, k, filter=filter, degree=degree, tol=tol, seed=seed, square=square, block=block,
+        maxiter=maxiter, max_degree=max_degree, krylov=krylov, error=EigenConvergenceError)
+    R = np.asarray(op.matvec(np.ascontiguousarray(V).astype(op.dtype)), dtype=np.float64) - V * lam
+    res = _column_norms(R)
+    sigma = info["sigma"]
+    _check_residuals(res, k, float(np.sqrt(sigma) if square else sigma), tol, "raise maxiter or max_degree")
+    idx = np.argsort(lam, kind="stable")
+    t_solve = time.perf_counter() - t0 - t_probe - t_build
+    hist = info["history"]
+    last = max((h.get("degree", 0) for h in hist), default=0)
+    return EigenResult(lam[idx], V[:, idx], res[idx], applications, matvecs + k, t_probe, t_build, t_solve,
+                       _name(filter), int(last), info)
