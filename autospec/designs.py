@@ -207,12 +207,13 @@ def residual_lp(bulk: Sequence[float], small: Sequence[float], upper: float, deg
     return _coefficients(c, upper, meta), value
 
 
-def outlier_groups(probe: SpectralProbe, max_size: int = 12, min_ratio: float = 4.0,
+def outlier_groups(probe: SpectralProbe, max_size: int = 50, min_ratio: float = 4.0,
                    negligible: float = 1e-3, limit: int = 3) -> list[int]:
     """Sizes ``s`` of the groups of small Ritz values the probe shows below a gap: the next Ritz
     value that stands for an eigenvalue (quadrature count ``n w > negligible``; Lanczos leaves
     weightless ghosts in gaps) is at least ``min_ratio`` times the ``s``-th smallest.  At most
-    ``limit`` sizes (the widest gaps), ascending, ``s <= max_size`` and at most a third of the
+    ``limit`` sizes (the widest gaps), ascending, ``s <= max_size`` (the groups of 5-50 eigenvalues
+    this design is for; a long probe resolves each of them) and at most a third of the
     Ritz values.  The group's own Ritz values need not have converged: a group of tens of close
     eigenvalues shows as a few unconverged Ritz values, which is the case this design is for."""
     th = probe.ritz_values

@@ -176,7 +176,8 @@ class LearnedPreconditioner(PolynomialPreconditioner):
 
     def coefficients(self, probe, degree, task=PRECONDITION, weights: str | None = None,
                      safety: bool = True, verify: bool = True, k: int | None = None,
-                     l: int | None = None, which: str = "largest", designs: bool = True) -> Coefficients:
+                     l: int | None = None, which: str = "largest", designs: bool = True,
+                     engine: bool = True) -> Coefficients:
         """The engine's coefficients for ``task``.
 
         Parameters
@@ -204,6 +205,10 @@ class LearnedPreconditioner(PolynomialPreconditioner):
             family (the MINRES polynomial on the probe's quadrature and the outlier-lifting
             designs of :mod:`autospec.designs`) and keep the one the simulated PCG prefers
             (:func:`select_design`).
+        engine : bool, default True
+            CG preconditioner and ``X^{-1/2}``: ``False`` skips the network (its correction is
+            zero, the untrained engine), so that what training adds can be measured against the
+            best non-learned candidate; verification and the designs still run.
 
         Returns
         -------
@@ -252,7 +257,8 @@ class LearnedPreconditioner(PolynomialPreconditioner):
         xs, xl, b = linear_features(probe, int(meta["config"]["k"]))
         base = base_table(task, probe, degree)
         sigma = perturbation_scale(task, probe, base)
-        co = to_coefficients(forward_linear(arrays, xs[None], xl[None], base[None], sigma)[0], b, info)
+        table = forward_linear(arrays, xs[None], xl[None], base[None], sigma)[0] if engine else base
+        co = to_coefficients(table, b, info)
         base_co = to_coefficients(base, b, {})
         if task == INVSQRT:
             co = co.scaled(b ** -0.5)
