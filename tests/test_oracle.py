@@ -91,6 +91,11 @@ def test_residual_lp_meets_its_constraints_and_beats_chebyshev():
     assert np.all(lp2 >= u - 1e-7) and np.all(lp2 <= 2.0 + 1e-7)
     assert np.max(np.abs(1.0 - bulk * evaluate(co2, bulk))) <= 0.1 + 1e-7
     assert u > small[0] * evaluate(co, small[:1])[0]
+    # the slope variant maximises P(0) under the same constraints: no feasible design has more
+    co3, slope = residual_lp(bulk, small, 1.0, 11, bound=0.1, cap=2.0, lift="slope")
+    assert np.isclose(slope, evaluate(co3, [0.0])[0], rtol=1e-6)
+    assert slope >= evaluate(co2, [0.0])[0] * (1 - 1e-6)
+    assert np.max(np.abs(1.0 - bulk * evaluate(co3, bulk))) <= 0.1 + 1e-7
 
 
 def test_minres_polynomial_is_the_dense_least_squares_solution():
