@@ -35,7 +35,7 @@ from .probe import lanczos
 from .scaling import jacobi_scale
 from .validation import as_operator
 
-__all__ = ["matrix_dir", "load_problems", "run", "markdown", "solve_cg", "residual_history",
+__all__ = ["matrix_dir", "load_problems", "run", "markdown", "ceiling_ratios", "ceiling_table", "solve_cg", "residual_history",
            "polynomial_curve", "compare", "time_wins", "check_plugins", "environment", "write", "read"]
 
 DEFAULT_DIR = Path("..") / "shared" / "matrices"
@@ -149,13 +149,18 @@ def _row(matrix, n, method, res, degree=0, probe_steps=0, probe_s=0.0, build_s=0
 
 def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11, rtol: float = 1e-10,
         maxiter: int = 20000, seed: int = 0, first_levels=("ichol", "amg"), progress=None,
-        options: dict | None = None, curves: bool = True) -> list[dict]:
+        options: dict | None = None, curves: bool = True, oracle: bool = False,
+        oracle_max_n: int | None = None) -> list[dict]:
     """Run the protocol; ``progress(desc)`` is called before each solve (for a progress bar);
     ``options[name]`` are keyword options for ``registry.get(name)`` (e.g. another weight file).
     With ``curves``, the rows of plain CG, Jacobi-PCG and of every one-level polynomial
     with the first probe size also carry ``history`` (:func:`residual_history`, computed apart
     from the timed solve) and the polynomial rows ``curve`` (:func:`polynomial_curve`),
-    which ``autospec plot`` draws."""
+    which ``autospec plot`` draws.  With ``oracle``, every problem with ``n <= oracle_max_n``
+    (default :data:`autospec.oracle.MAX_N`) gets a ``"ceiling"`` row: the degree-``degree``
+    ceiling of :func:`autospec.oracle.ceiling` (exact spectrum, confirmed by real ``cg``; the
+    one-level polynomials built above are among its candidates), with the best Chebyshev
+    lower edge (``best_edge_iterations``, ``best_edge_ratio``) and the winning ``family``."""
     options = options or {}
     _warm_up(polys, degree, options)
     rows = []
@@ -177,6 +182,7 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
             jac["history"] = residual_history(A, b, Mj, rtol, maxiter)
         bound = math.ceil(jac["iterations"] / (degree + 1)) if jac["converged"] else None
         S, _ = jacobi_scale(as_operator(A))
+        built = []
         for steps in probe_steps:
             t0 = time.perf_counter()
             probe = lanczos(S, steps=steps, seed=seed)
@@ -189,9 +195,23 @@ def run(problems, polys=("chebyshev",), probe_steps=(50, 200), degree: int = 11,
                 rows.append(_row(name, n, poly, solve_cg(A, b, M, rtol, maxiter), degree, steps, tp, tb,
                                  krylov_bound=bound, fallback=M.coefficients.meta.get("fallback"),
                                  selected=M.coefficients.meta.get("selected")))
+                if M.scaling is not None:
+                    built.append(M.coefficients)
                 if curves and steps == probe_steps[0]:
                     rows[-1]["history"] = residual_history(A, b, M, rtol, maxiter)
                     rows[-1]["curve"] = polynomial_curve(M)
+        if oracle:
+            from .oracle import MAX_N, ceiling
+            if n <= (oracle_max_n or MAX_N):
+                step(f"{name}: ceiling")
+                t0 = time.perf_counter()
+                c = ceiling(A, b, degree, rtol, maxiter, extra=built)
+                res = {"iterations": c["iterations"], "converged": c["converged"],
+                       "solve_s": time.perf_counter() - t0, "relres": None}
+                rows.append(_row(name, n, "ceiling", res, degree, 0, krylov_bound=bound,
+                                 family=c["family"], params=c["params"],
+                                 best_edge_iterations=c.get("chebyshev_iterations"),
+                                 best_edge_ratio=c.get("chebyshev_lower"), candidates=c["candidates"]))
         for first in first_levels:
             label = {"ichol": "ic0", "amg": "amg"}.get(first, first)
             step(f"{name}: {label}")
@@ -257,12 +277,87 @@ def markdown(rows: list[dict]) -> str:
     out.append("")
     out.append(f"fastest autospec row beats plain CG in time to solution on {w} of {total}"
                + (f" (not on {', '.join(lost)})" if lost else ""))
+    table = ceiling_table(rows)
+    if table:
+        out += ["", table]
     for c in compare(rows):
         out.append("")
         out.append(f"learned vs chebyshev (probe {c['probe_steps']}, {c['matrices']} matrices): "
                    f"learned <= chebyshev on {c['frac_le']:.0%}, worst ratio {c['max_ratio']:.2f}, "
                    f"geomean jacobi/learned {c['geomean_jacobi_over']:.2f}, base kept {c['base_kept']}x, "
                    f"safety fallbacks {c['fallbacks']}x")
+    return "\n".join(out)
+
+
+def _one_level(r: dict) -> bool:
+    return r.get("degree", 0) > 0 and r.get("probe_steps", 0) > 0 and "+" not in r["method"]
+
+
+def ceiling_ratios(rows: list[dict]) -> list[dict]:
+    """Per one-level polynomial row (method, probe size), its iterations over the ceiling's
+    (:mod:`autospec.oracle`) on the problems that have a converged ceiling row: ``matrices``,
+    ``geomean``, ``max`` and where (``worst``); the Krylov bound ``ceil(Jacobi / (d + 1))`` and the
+    best Chebyshev lower edge of the oracle get an entry each (``"krylov bound"``, ``"best edge"``)."""
+    ceil = {r["matrix"]: r for r in rows if r["method"] == "ceiling" and r.get("converged")}
+    acc: dict = {}
+    for r in rows:
+        if r["matrix"] not in ceil or "error" in r:
+            continue
+        c = ceil[r["matrix"]]["iterations"]
+        if _one_level(r) and r.get("converged"):
+            acc.setdefault((r["method"], r["probe_steps"]), []).append((r["iterations"] / c, r["matrix"]))
+    for m, c in ceil.items():
+        if c.get("krylov_bound"):
+            acc.setdefault(("krylov bound", 0), []).append((c["krylov_bound"] / c["iterations"], m))
+        if c.get("best_edge_iterations"):
+            acc.setdefault(("best edge", 0), []).append((c["best_edge_iterations"] / c["iterations"], m))
+    out = []
+    for (m, s), v in acc.items():
+        r = np.array([x for x, _ in v])
+        j = int(np.argmax(r))
+        out.append({"method": m, "probe_steps": s, "matrices": len(v), "geomean": float(np.exp(np.log(r).mean())),
+                    "max": float(r.max()), "worst": v[j][1], "min": float(r.min())})
+    return out
+
+
+def ceiling_table(rows: list[dict]) -> str:
+    """Markdown: each problem's ceiling, the winning family, the best Chebyshev lower edge and
+    the ratio of every one-level row to the ceiling, then the summary of :func:`ceiling_ratios`
+    (empty when no row is a ceiling)."""
+    ceil = [r for r in rows if r["method"] == "ceiling"]
+    if not ceil:
+        return ""
+    keys = []
+    for r in rows:
+        k = (r["method"], r.get("probe_steps", 0))
+        if _one_level(r) and k not in keys:
+            keys.append(k)
+    head = ["matrix", "n", "ceiling", "family", "best edge (b/a)", "Jacobi/12 bound / ceiling"] + \
+        [f"{m} (probe {p}) / ceiling" for m, p in keys]
+    head[5] = f"loose Krylov bound ⌈Jacobi/{ceil[0]['degree'] + 1}⌉ / ceiling"
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    by = {}
+    for r in rows:
+        by.setdefault(r["matrix"], {})[(r["method"], r.get("probe_steps", 0))] = r
+    for c in ceil:
+        d = by[c["matrix"]]
+        its = c["iterations"]
+        edge = (f"{c['best_edge_iterations']} ({c['best_edge_ratio']:.3g})"
+                if c.get("best_edge_iterations") else "-")
+        kb = f"{c['krylov_bound'] / its:.2f}" if c.get("krylov_bound") and c["converged"] else "-"
+        cells = [c["matrix"], str(c["n"]), _its(c), str(c.get("family")), edge, kb]
+        for k in keys:
+            r = d.get(k)
+            cells.append(f"{r['iterations'] / its:.2f}" if r and "error" not in r and r["converged"]
+                         and c["converged"] else "-")
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    for s in ceiling_ratios(rows):
+        label = {"krylov bound": "the loose Krylov bound ⌈Jacobi/(d + 1)⌉",
+                 "best edge": "Chebyshev with the best lower edge"}.get(s["method"], s["method"])
+        label = label if not s["probe_steps"] else f"{label} (probe {s['probe_steps']})"
+        out.append(f"- {label} / ceiling over {s['matrices']} problems: geometric mean {s['geomean']:.3f}, "
+                   f"range {s['min']:.2f}-{s['max']:.2f} (worst {s['worst']})")
     return "\n".join(out)
 
 

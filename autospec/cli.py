@@ -327,12 +327,12 @@ def _cmd_bench(args) -> int:
     if not probs:
         raise UsageError("no problems selected")
     steps = args.probe_steps
-    per = 2 + len(steps) * len(polys) + len(firsts) * (1 + len(polys))
+    per = 2 + len(steps) * len(polys) + len(firsts) * (1 + len(polys)) + int(args.oracle)
     with pinned(blas=args.blas_threads, numba=args.threads) as threads:
         step, close = _progress(per * len(probs))
         try:
             rows = bench.run(probs, polys, steps, args.degree, args.rtol, args.maxiter, args.seed, firsts,
-                             step, options, curves=not args.no_curves)
+                             step, options, curves=not args.no_curves, oracle=args.oracle)
         finally:
             close()
     try:
@@ -423,7 +423,7 @@ def _parser() -> _Parser:
     bn.add_argument("--poisson", type=_nonnegative_int, default=0, metavar="SIDE",
                     help="add a SIDE x SIDE 2-D Poisson problem (0: none)")
     bn.add_argument("--gallery", default=None, metavar="NAME_SIZE[,...]",
-                    help="add generated problems (autospec.gallery: poisson2d, poisson3d, aniso2d, elasticity2d, "
+                    help="add generated problems (autospec.gallery: poisson2d, poisson3d, aniso2d, elasticity2d, clusters, outliers, graphs, "
                          "jumps2d; e.g. aniso2d_300,jumps2d_200)")
     bn.add_argument("--polys", default="chebyshev,learned",
                     help="one-level and second-level polynomial plugins, comma-separated")
@@ -442,6 +442,9 @@ def _parser() -> _Parser:
     bn.add_argument("--blas-threads", type=_positive_int, default=1,
                     help="BLAS threads (threadpoolctl; CG's vector operations); recorded in bench.json")
     bn.add_argument("--out", default="bench-out", metavar="DIR", help="output directory")
+    bn.add_argument("--oracle", action="store_true",
+                    help="add the degree-d ceiling row (autospec.oracle: the best polynomial found on the exact "
+                         "spectrum, dense eigendecomposition, n <= 8500) and every one-level row's ratio to it")
     bn.add_argument("--no-curves", action="store_true",
                     help="skip the residual histories and polynomial curves (and the plots)")
     bn.set_defaults(func=_cmd_bench)

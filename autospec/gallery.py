@@ -13,6 +13,15 @@
   probability 1/2, weights in [1, 2]) joined in a ring by weak links (weight 10^-3), plus
   ``10^-6`` times the mean degree on the diagonal: ``N`` small eigenvalues (the clusters'
   coupling modes) far below a bulk -- the power-network and social-graph shape.
+* ``outliers_N`` -- ``Q diag(lambda) Q^T`` with ``Q`` a random orthogonal ``N x N`` basis (QR of a
+  Gaussian matrix) and a spectrum of a group of small outlying eigenvalues below a bulk: the
+  group size (5-50), the bulk's condition number (2-100), the group's depth below the bulk
+  (10-10^4) and spread, and the bulk's profile are drawn from a generator seeded by ``N``
+  (dense; ``N <= 3000``).
+* ``graphs_N`` -- the Laplacian of a graph of dense random clusters whose number (5-50), sizes
+  (8-40 nodes), edge probability and weak coupling (10^-4-10^-1, in a ring plus a few random
+  links) are drawn from a generator seeded by ``N`` (``N`` is a seed here, not a size), plus
+  ``10^-6`` times the mean degree on the diagonal.
 
 All are symmetric positive definite, float64 CSR, deterministic.
 """
@@ -103,8 +112,56 @@ def _clusters(k: int, size: int = 20, density: float = 0.5, coupling: float = 1e
     return (L + shift * deg.mean() * sp.eye(n)).tocsr()
 
 
+def _outliers(n: int) -> sp.csr_matrix:
+    """Random orthogonal basis, small outlier group below a bulk (module docstring); seeded by ``n``."""
+    if n > 3000:
+        raise ValueError(f"outliers_{n}: dense, so N <= 3000")
+    rng = np.random.default_rng(2000 + n)
+    group = int(rng.integers(5, min(50, max(n // 8, 6)) + 1))
+    kappa_bulk = float(np.exp(rng.uniform(np.log(2.0), np.log(100.0))))
+    depth = float(np.exp(rng.uniform(np.log(10.0), np.log(1e4))))
+    spread = float(np.exp(rng.uniform(np.log(1.5), np.log(30.0))))
+    t = np.sort(rng.random(n - group))
+    power = rng.uniform(0.5, 2.0)
+    bulk = np.exp(np.log(1.0 / kappa_bulk) * (1.0 - t ** power))     # in [1/kappa_bulk, 1]
+    top_out = bulk[0] / depth
+    small = top_out * np.exp(-np.log(spread) * rng.random(group))     # in [top_out / spread, top_out]
+    lam = np.concatenate([small, bulk])
+    Q, R = np.linalg.qr(rng.standard_normal((n, n)))
+    Q *= np.sign(np.diag(R))
+    A = (Q * lam) @ Q.T
+    return sp.csr_matrix(0.5 * (A + A.T))
+
+
+def _graphs(seed: int) -> sp.csr_matrix:
+    """Clustered random graph Laplacian with drawn sizes and couplings (module docstring)."""
+    rng = np.random.default_rng(3000 + seed)
+    k = int(rng.integers(5, 51))
+    sizes = rng.integers(8, 41, size=k)
+    density = float(rng.uniform(0.3, 0.8))
+    coupling = float(np.exp(rng.uniform(np.log(1e-4), np.log(1e-1))))
+    blocks = []
+    for m in sizes:
+        W = np.triu(rng.uniform(1.0, 2.0, (m, m)) * (rng.uniform(size=(m, m)) < density), 1)
+        blocks.append(sp.csr_matrix(W + W.T))
+    W = sp.block_diag(blocks, format="lil")
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    links = [(c, (c + 1) % k) for c in range(k)] + [tuple(rng.choice(k, 2, replace=False))
+                                                      for _ in range(k // 5)]
+    for c, e in links:
+        i = int(start[c] + rng.integers(sizes[c]))
+        j = int(start[e] + rng.integers(sizes[e]))
+        w = coupling * rng.uniform(0.5, 2.0)
+        W[i, j] = W[j, i] = W[i, j] + w
+    W = W.tocsr()
+    deg = np.asarray(W.sum(axis=1)).ravel()
+    L = sp.diags(deg) - W
+    return (L + 1e-6 * deg.mean() * sp.eye(W.shape[0])).tocsr()
+
+
 GENERATORS = {"poisson2d": poisson2d, "poisson3d": _poisson3d, "aniso2d": _aniso2d,
-              "elasticity2d": _elasticity2d, "jumps2d": _jumps2d, "clusters": _clusters}
+              "elasticity2d": _elasticity2d, "jumps2d": _jumps2d, "clusters": _clusters,
+              "outliers": _outliers, "graphs": _graphs}
 
 
 def parse(spec: str) -> tuple[str, int]:

@@ -7,7 +7,10 @@ of the Jacobi-scaled operator is taken once; then, best of ``--repeat``, the
 time of ``learned.coefficients(probe, 11)`` split into its parts: the probe
 features, the base polynomial (Chebyshev with the model-chosen interval, via
 the registry), the numpy forward pass of the engine (Alg. 3 + Alg. 1), the
-verification against the base, and the safety check.  The issue's budget is
+verification against the base, the designs beyond the Chebyshev family (MINRES polynomial
+and, where the probe shows a group of small Ritz values, the outlier-lifting linear
+programs, each scored by simulated PCG: :func:`autospec.plugins.learned.select_design`) and
+the safety check.  The issue's budget is
 5 ms per build beyond the probe for the forward pass.
 """
 from __future__ import annotations
@@ -54,6 +57,7 @@ def phases(probe, repeat):
                                              inference.forward_linear(arrays, xs[None], xl[None], base[None],
                                                                       sigma)), repeat),
         "verify_ms": 1e3 * best_of(lambda: verify_linear(co, co_b, probe), repeat),
+        "designs_ms": 1e3 * best_of(lambda: learned_mod.select_design(co, probe, 11), repeat),
         "safety_ms": 1e3 * best_of(lambda: learned_mod.safety_check(co, probe), repeat),
         "total_ms": 1e3 * best_of(lambda: plugin.coefficients(probe, 11), repeat),
     }
@@ -66,7 +70,7 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args(argv)
     problems = list(load_matrices(args.matrices, min_n=args.min_n)) + [("poisson300", poisson2d(300))]
-    cols = ["features_ms", "base_ms", "forward_ms", "verify_ms", "safety_ms", "total_ms"]
+    cols = ["features_ms", "base_ms", "forward_ms", "verify_ms", "designs_ms", "safety_ms", "total_ms"]
     print("| matrix | n | probe ms | " + " | ".join(c.replace("_ms", " ms") for c in cols) + " |")
     print("|" + "---|" * (len(cols) + 3))
     rows = []

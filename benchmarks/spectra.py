@@ -1,6 +1,7 @@
 """Does the training generator cover what real matrices look like?  (Learned-engine issue, item 1.)
 
-Run ``python -m benchmarks.spectra [--matrices DIR] [--count 400] [--seed 7] [--png FILE]``.
+Run ``python -m benchmarks.spectra [--matrices DIR] [--count 400] [--seed 7] [--group-prob 0.25]
+[--gallery NAME_SIZE,...] [--png FILE]``.
 
 The same 50-step Lanczos probe the ``learned`` plugin runs is taken of every
 Jacobi-scaled SPD matrix in the matrix directory and of ``--count`` synthetic
@@ -14,7 +15,15 @@ is summarised by four shape statistics, computed from the probe alone:
 * ``bulk position``: where the weighted median of ``log theta`` lies between
   ``log theta_min`` (0) and ``log theta_max`` (1);
 * ``log10 b/a``: the Chebyshev plugin's model-chosen ratio of its interval
-  (what the probe's shape decides for CG).
+  (what the probe's shape decides for CG);
+* ``log10 group gap``: the widest ratio ``theta_(s+1) / theta_(s)``, ``s <= 12``, between
+  consecutive Ritz values that carry weight (:func:`autospec.designs.outlier_groups`'s test:
+  a group of small eigenvalues below a gap shows here, 0.6 and above is what the
+  outlier-lifting designs react to).
+
+``--group-prob`` is the training generator's probability of a small-eigenvalue group
+(:class:`~autospec.engine.spectra.SpectrumConfig`, 0.25 for the CG preconditioner since
+issue 16); ``--gallery`` adds generated problems (:mod:`autospec.gallery`) beside the matrices.
 
 Printed: per real matrix its statistics and their percentiles in the synthetic
 distribution (a percentile of 0 or 100 means outside what training saw), and
@@ -35,7 +44,13 @@ from autospec.scaling import jacobi_scale
 from autospec.validation import as_operator
 from benchmarks.common import load_matrices
 
-NAMES = ["log10 kappa", "low weight", "bulk position", "log10 b/a"]
+NAMES = ["log10 kappa", "low weight", "bulk position", "log10 b/a", "log10 group gap"]
+
+
+def group_gap(probe, max_size: int = 12) -> float:
+    th = probe.ritz_values[(probe.ritz_values > 0) & (probe.n * probe.weights > 1e-3)]
+    top = min(max_size, th.size // 3)
+    return float(np.max(np.log10(th[1:top + 1] / th[:top]))) if top else 0.0
 
 
 def statistics(probe) -> np.ndarray:
@@ -48,12 +63,13 @@ def statistics(probe) -> np.ndarray:
     interval = autospec.get("chebyshev").coefficients(probe, 11).meta["interval"]
     return np.array([np.log10(hi / lo), float(np.sum(w[:5]) / np.sum(w)),
                      (med - np.log(lo)) / max(np.log(hi / lo), 1e-300),
-                     np.log10(interval[1] / interval[0])])
+                     np.log10(interval[1] / interval[0]), group_gap(probe)])
 
 
-def real_statistics(directory):
+def real_statistics(directory, gallery=()):
+    from autospec.gallery import generate as gen
     out = {}
-    for name, A in load_matrices(directory):
+    for name, A in list(load_matrices(directory)) + [gen(g) for g in gallery]:
         op = as_operator(A)
         S, _ = jacobi_scale(op)
         p = lanczos(S, steps=50, seed=0)
@@ -62,8 +78,8 @@ def real_statistics(directory):
     return out
 
 
-def synthetic_statistics(count: int, seed: int) -> np.ndarray:
-    cfg = SpectrumConfig(n_range=(200, 2000), kappa_range=(10.0, 1e6))
+def synthetic_statistics(count: int, seed: int, group_prob: float = 0.25) -> np.ndarray:
+    cfg = SpectrumConfig(n_range=(200, 2000), kappa_range=(10.0, 1e6), group_prob=group_prob)
     return np.array([statistics(lanczos(sp.diags(lam).tocsr(), steps=50, seed=seed + i))
                      for i, lam in enumerate(generate(count, cfg, seed=seed))])
 
@@ -72,7 +88,7 @@ def plot(real: dict, syn: np.ndarray, path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    pairs = [(0, 3), (1, 3), (2, 3), (0, 1)]
+    pairs = [(0, 3), (1, 3), (2, 3), (0, 1), (4, 3)]
     fig, axes = plt.subplots(1, len(pairs), figsize=(14, 3.4), constrained_layout=True)
     R = np.array(list(real.values()))
     for ax, (i, j) in zip(axes, pairs):
@@ -91,10 +107,12 @@ def main(argv=None):
     ap.add_argument("--matrices", default=None)
     ap.add_argument("--count", type=int, default=400)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--group-prob", type=float, default=0.25)
+    ap.add_argument("--gallery", default="")
     ap.add_argument("--png", default=None)
     args = ap.parse_args(argv)
-    real = real_statistics(args.matrices)
-    syn = synthetic_statistics(args.count, args.seed)
+    real = real_statistics(args.matrices, [g for g in args.gallery.split(",") if g])
+    syn = synthetic_statistics(args.count, args.seed, args.group_prob)
     print("| matrix | " + " | ".join(f"{n} (percentile)" for n in NAMES) + " |")
     print("|" + "---|" * (len(NAMES) + 1))
     outside = 0

@@ -29,7 +29,8 @@ def test_parse_errors_name_the_choices():
     for bad in ("aniso_300", "poisson2d", "poisson2d_x", "jumps2d_1"):
         with pytest.raises(ValueError, match="NAME_SIZE"):
             parse(bad)
-    assert set(GENERATORS) == {"poisson2d", "poisson3d", "aniso2d", "elasticity2d", "jumps2d", "clusters"}
+    assert set(GENERATORS) == {"poisson2d", "poisson3d", "aniso2d", "elasticity2d", "jumps2d", "clusters",
+                               "outliers", "graphs"}
 
 
 def test_load_problems_adds_generated_ones_smallest_first():

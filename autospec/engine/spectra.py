@@ -15,7 +15,13 @@ from a scrambled Sobol sequence (``scipy.stats.qmc``):
 
 Beyond App. C.1 (what real matrices show and smooth profiles do not): a few
 isolated small eigenvalues below the bulk, clusters (the bulk snapped towards
-a few centres), and gaps (a band of the profile removed).  Every spectrum is
+a few centres), and gaps (a band of the profile removed).  Beyond those, with
+probability ``group_prob`` (issue 16), a *group* of 5-50 small eigenvalues
+(log-uniform over a decade or more) placed 10-10^4 times below a bulk whose own
+condition number is 2-100: the shape of weakly coupled clustered graphs and of
+regularised problems with a few bad modes, where the best polynomial lifts the
+group instead of leaving it to CG.  The group parameters come from a second
+seeded stream, so the Sobol draws of the other shapes are unchanged.  Every spectrum is
 normalised to unit maximum and then scaled by ``1 + U(-0.2, 0.2)``.
 
 For eigenvalue filters (``task="filter"``) the top of the spectrum decays slowly:
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import qmc
 
-__all__ = ["SpectrumConfig", "generate", "spectrum_from_params"]
+__all__ = ["SpectrumConfig", "generate", "spectrum_from_params", "group_spectrum"]
 
 N_PARAMS = 16
 
@@ -44,6 +50,7 @@ class SpectrumConfig:
     noise: float = 0.03
     scale_jitter: float = 0.2
     min_top_ratio: float = 0.0         # eigen task: reject lambda_2/lambda_1 below this
+    group_prob: float = 0.0            # a group of 5-50 small eigenvalues below a bulk of kappa 2-100
 
 
 def _profile(t, p):
@@ -108,6 +115,20 @@ def spectrum_from_params(u: np.ndarray, cfg: SpectrumConfig, rng: np.random.Gene
     return lam * (1.0 + cfg.scale_jitter * rng.uniform(-1.0, 1.0))
 
 
+def group_spectrum(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A bulk of condition number 2-100 and, 10-10^4 times below it, a group of 5-50 small
+    eigenvalues spread over a factor 1.5-30 (module docstring); ascending, maximum 1."""
+    group = int(rng.integers(5, 51))
+    kappa_bulk = float(np.exp(rng.uniform(np.log(2.0), np.log(100.0))))
+    depth = float(np.exp(rng.uniform(np.log(10.0), np.log(1e4))))
+    spread = float(np.exp(rng.uniform(np.log(1.5), np.log(30.0))))
+    t = np.sort(rng.random(max(n - group, 50)))
+    bulk = np.exp(np.log(1.0 / kappa_bulk) * (1.0 - t ** rng.uniform(0.5, 2.0)))
+    small = bulk[0] / depth * np.exp(-np.log(spread) * rng.random(group))
+    lam = np.sort(np.concatenate([small, bulk]))
+    return lam / lam[-1]
+
+
 def generate(count: int, cfg: SpectrumConfig = SpectrumConfig(), seed: int = 0,
              max_tries: int = 50) -> list[np.ndarray]:
     """``count`` ascending spectra; the same ``seed`` gives the same spectra."""
@@ -115,6 +136,7 @@ def generate(count: int, cfg: SpectrumConfig = SpectrumConfig(), seed: int = 0,
     m = int(np.ceil(np.log2(max(count * 2, 2))))
     U = sob.random_base2(m)
     rng = np.random.default_rng(seed + 7919)
+    grng = np.random.default_rng(seed + 104729)  # the group spectra's own stream
     out: list[np.ndarray] = []
     i = 0
     while len(out) < count:
@@ -122,6 +144,10 @@ def generate(count: int, cfg: SpectrumConfig = SpectrumConfig(), seed: int = 0,
             U = np.concatenate([U, sob.random(len(U))])
         lam = spectrum_from_params(U[i], cfg, rng)
         i += 1
+        if cfg.group_prob > 0 and grng.random() < cfg.group_prob:
+            lo, hi = np.log(cfg.n_range[0]), np.log(cfg.n_range[1])
+            n = int(round(np.exp(grng.uniform(lo, hi))))
+            lam = group_spectrum(n, grng) * (1.0 + cfg.scale_jitter * grng.uniform(-1.0, 1.0))
         if cfg.min_top_ratio > 0:
             tries = 0
             while lam[-2] / lam[-1] < cfg.min_top_ratio and tries < max_tries:

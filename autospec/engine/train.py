@@ -82,7 +82,7 @@ FULL = replace(TrainConfig(), n_train=50_000, n_val=1000, batch=500, pre_steps=1
 
 #: Per-task settings applied on top of QUICK / FULL (App. D: X^{-1/2} favours small kappa).
 TASK_DEFAULTS = {
-    "precondition": {"degree": 11, "objective": "cg"},
+    "precondition": {"degree": 11, "objective": "cg", "spectra": {"group_prob": 0.25}},
     "invsqrt": {"degree": 21, "objective": "paper", "kappa_range": (10.0, 1e3),
                 "spectra": {"small_kappa_bias": 2.0}, "lr_pre": 1e-3, "lr_post": 3e-4},
     "filter": {"degree": 21, "objective": "paper", "n_range": (200, 1000), "probe_steps": (1, 40),

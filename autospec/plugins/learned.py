@@ -28,6 +28,13 @@ before returning, the plugin scores both on what the probe knows and keeps the
 learned one unless the base scores strictly better (:mod:`autospec.engine.verify`).  ``coefficients.meta["selected"]`` says which
 was kept (``"learned"`` or ``"base"``) and ``meta["scores"]`` the two scores;
 ``verify=False`` skips this.
+
+Designs beyond the interval family (CG preconditioner, issue 16): the kept polynomial then
+competes with the least-squares (MINRES) polynomial on the probe's quadrature and, when the
+probe shows a group of small Ritz values below a gap, the outlier-lifting designs of
+:mod:`autospec.designs`, all scored by the same simulated PCG; another design is kept only
+when it predicts at least ``DESIGN_MARGIN`` (5 %) fewer iterations (:func:`select_design`;
+``meta["selected"]`` is then ``"minres"`` or ``"outlier"``).  ``designs=False`` skips this.
 """
 from __future__ import annotations
 
@@ -40,6 +47,7 @@ import numpy as np
 from .. import registry
 from .._caller import warn
 from ..chebyshev import invsqrt_interval, invsqrt_on_support
+from ..designs import outlier_candidates, probe_minres
 from ..engine.features import base_table, eigen_window, linear_features, perturbation_scale
 from ..engine.inference import (REQUIRED_ARRAYS, forward_eigen, forward_linear, load_weights,
                                 to_coefficients, weights_path)
@@ -48,7 +56,12 @@ from ..engine.verify import verify_eigen, verify_invsqrt, verify_linear
 from ..polynomial import PolynomialPreconditioner
 from ..probe import SpectralProbe
 from ..recurrence import Coefficients, evaluate
+from ..spectral_model import model_spectrum, pcg_iterations
 from ..tasks import FILTER, INVSQRT, PRECONDITION, resolve
+
+#: A design beyond the Chebyshev family replaces the verified polynomial only when the model
+#: predicts at least this fraction fewer iterations (the model spectrum is an estimate).
+DESIGN_MARGIN = 0.05
 
 
 @lru_cache(maxsize=8)
@@ -79,6 +92,46 @@ def _select(learned: Coefficients, base: Coefficients, ok: bool, scores: tuple) 
     chosen = learned if ok else base
     meta = {**learned.meta, "selected": "learned" if ok else "base", "scores": scores}
     return Coefficients.from_array(chosen.as_array(), meta)
+
+
+def select_design(co: Coefficients, probe: SpectralProbe, degree: int,
+                  margin: float = DESIGN_MARGIN) -> Coefficients:
+    """Among ``co`` (the verified polynomial of the Chebyshev family) and the designs beyond it
+    (:func:`autospec.designs.probe_minres`, :func:`autospec.designs.outlier_candidates`), the
+    one with the fewest PCG iterations simulated on the probe's model spectrum; another design
+    replaces ``co`` only when it predicts at least ``margin`` fewer and is positive on the probed
+    interval.  ``meta["selected"]`` names the design kept (``"minres"``, ``"outlier"``, or
+    ``co``'s own), ``meta["design_scores"]`` the predictions."""
+    if probe.weights is None:
+        return co
+    lam, wt = model_spectrum(probe)
+    x = _grid(probe)
+
+    def predict(c):
+        p = evaluate(c, lam)
+        return int(pcg_iterations(lam, wt, p, 1e-10, 5000)) if np.all(np.isfinite(p)) else 5000
+
+    mine = predict(co)
+    scores = {str(co.meta.get("selected", "learned")): mine}
+    best, best_its = None, mine
+    try:
+        designs = [probe_minres(probe, degree)] + outlier_candidates(probe, degree)
+    except ValueError:
+        designs = []
+    for d in designs:
+        px = evaluate(d, x)
+        if not (np.all(np.isfinite(px)) and np.min(px) > 0):
+            continue
+        its = predict(d)
+        key = str(d.meta["name"])
+        scores[key] = min(scores.get(key, 5000), its)
+        if its < best_its:
+            best, best_its = d, its
+    if best is None or best_its > (1.0 - margin) * mine:
+        return Coefficients.from_array(co.as_array(), {**co.meta, "design_scores": scores})
+    meta = {**co.meta, "selected": str(best.meta["name"]), "design_scores": scores,
+            "design": {k: v for k, v in best.meta.items() if k in ("name", "group", "lp")}}
+    return Coefficients.from_array(best.as_array(), meta)
 
 
 def _fallback(name: str, why: str, co: Coefficients) -> Coefficients:
@@ -129,7 +182,8 @@ class LearnedPreconditioner(PolynomialPreconditioner):
 
     def coefficients(self, probe, degree, task=PRECONDITION, weights: str | None = None,
                      safety: bool = True, verify: bool = True, k: int | None = None,
-                     l: int | None = None, which: str = "largest") -> Coefficients:
+                     l: int | None = None, which: str = "largest", designs: bool = True,
+                     engine: bool = True) -> Coefficients:
         """The engine's coefficients for ``task``.
 
         Parameters
@@ -152,11 +206,21 @@ class LearnedPreconditioner(PolynomialPreconditioner):
         which : ``"largest"``
             Filter: the engine separates the largest eigenvalues (of the shifted operator of
             :func:`autospec.eigen.smallest`).
+        designs : bool, default True
+            CG preconditioner, with ``verify``: also consider the designs beyond the Chebyshev
+            family (the MINRES polynomial on the probe's quadrature and the outlier-lifting
+            designs of :mod:`autospec.designs`) and keep the one the simulated PCG prefers
+            (:func:`select_design`).
+        engine : bool, default True
+            CG preconditioner and ``X^{-1/2}``: ``False`` skips the network (its correction is
+            zero, the untrained engine), so that what training adds can be measured against the
+            best non-learned candidate; verification and the designs still run.
 
         Returns
         -------
         Coefficients
-            ``meta["selected"]`` (``"learned"`` or ``"base"``), ``meta["scores"]``, and
+            ``meta["selected"]`` (``"learned"``, ``"base"``, ``"minres"`` or ``"outlier"``),
+            ``meta["scores"]`` (learned and base), ``meta["design_scores"]``, and
             ``meta["fallback"]`` where the safety check replaced the polynomial.
 
         Raises
@@ -199,7 +263,8 @@ class LearnedPreconditioner(PolynomialPreconditioner):
         xs, xl, b = linear_features(probe, int(meta["config"]["k"]))
         base = base_table(task, probe, degree)
         sigma = perturbation_scale(task, probe, base)
-        co = to_coefficients(forward_linear(arrays, xs[None], xl[None], base[None], sigma)[0], b, info)
+        table = forward_linear(arrays, xs[None], xl[None], base[None], sigma)[0] if engine else base
+        co = to_coefficients(table, b, info)
         base_co = to_coefficients(base, b, {})
         if task == INVSQRT:
             co = co.scaled(b ** -0.5)
@@ -214,6 +279,8 @@ class LearnedPreconditioner(PolynomialPreconditioner):
             return co
         if verify:
             co = _select(co, base_co, *verify_linear(co, base_co, probe))
+            if designs:
+                co = select_design(co, probe, degree)
         if not safety:
             return co
         co_safe, why = safety_check(co, probe)
