@@ -37,7 +37,7 @@ from typing import Any
 from .probe import SpectralProbe
 from .recurrence import Coefficients
 
-__all__ = ["log", "probe_record", "record"]
+__all__ = ["log", "probe_record", "record", "cpu_model"]
 
 #: The library's logger (a ``NullHandler`` is attached in :mod:`autospec`).
 log = logging.getLogger("autospec")
@@ -88,3 +88,17 @@ def record(*, plugin: str, task: str, backend: str, coefficients: Coefficients, 
         log.warning("%s: the safety check replaced the polynomial (%s); using %s", plugin, info["fallback"],
                     meta.get("name", "the fallback"))
     return info
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; else ``platform.processor()``, which may be
+    empty): what the cost cache (:mod:`autospec.cost`) and the weight files' provenance record."""
+    from pathlib import Path
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor()

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import kernels, threads
+from .buildinfo import cpu_model
 from .chebyshev import model_lower_edge, preconditioner_values
 from .probe import SpectralProbe, upper_edge
 from .spectral_model import model_spectrum, pcg_iterations
@@ -56,7 +57,7 @@ def cache_path() -> Path:
 
 def _key(nnz: int, dtype) -> str:
     cls = int(np.ceil(np.log2(max(nnz, 2))))
-    return (f"{platform.machine()}|{_cpu()}|numba{kernels.num_threads()}|"
+    return (f"{platform.machine()}|{cpu_model() or 'cpu'}|numba{kernels.num_threads()}|"
             f"{np.dtype(dtype).name}|nnz2^{cls}")
 
 
@@ -111,16 +112,6 @@ def _measure(nnz: int, dtype, repeats: int = 10) -> tuple[float, float]:
                 best[j] = min(best[j], time.perf_counter() - t)
     per_product = best[1] / one.matvecs
     return best[0] / per_product, best[2] / best[1]
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
 
 
 def single_speed(nnz: int, *, refresh: bool = False) -> float:

@@ -30,6 +30,7 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
+from ..buildinfo import cpu_model
 from ..chebyshev import preconditioner_coefficients, residual_polynomial_interval
 from ..probe import SpectralProbe, lanczos, subspace_iteration, upper_edge
 from ..recurrence import Coefficients, evaluate
@@ -377,18 +378,7 @@ def environment() -> dict:
     import scipy
     return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
             "numba": numba.__version__, "torch": torch.__version__, "machine": platform.machine(),
-            "processor": _cpu_model(), "torch_threads": torch.get_num_threads()}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor()
+            "processor": cpu_model(), "torch_threads": torch.get_num_threads()}
 
 
 def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, log=print) -> dict:
